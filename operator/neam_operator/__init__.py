@@ -1,0 +1,1 @@
+"""Kopf operator for the neam.dev custom resources."""

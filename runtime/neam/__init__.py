@@ -1,0 +1,1 @@
+"""Neam language and agent runtime."""
