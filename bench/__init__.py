@@ -1,0 +1,1 @@
+"""Benchmarks: each ``bench/bench_<area>.py`` module exposes ``main() -> None``."""
