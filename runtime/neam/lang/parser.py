@@ -1,0 +1,425 @@
+"""Source text -> :class:`neam.lang.ast.Module`, or a syntax :class:`Diagnostic`.
+
+The lark parser is built once per process (LALR, contextual lexer) and the
+transformer runs inline while parsing, so no lark tree is ever materialised.
+Parsing is thread-safe: the transformer keeps no state.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from neam.lang import ast
+from neam.lang.diagnostics import Diagnostic
+
+_GRAMMAR = Path(__file__).with_name("grammar.lark")
+
+_ESCAPES = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "0": "\0",
+    "\\": "\\",
+    '"': '"',
+    "'": "'",
+    "{": "{",
+    "}": "}",
+    "/": "/",
+    "b": "\b",
+    "f": "\f",
+}
+
+
+class _TransformError(Exception):
+    """A syntax problem found while building the AST (e.g. assigning to a call)."""
+
+    def __init__(self, code: str, message: str, node: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.node = node
+
+
+def decode_string(raw: str) -> str:
+    """Strips the quotes of a string token and resolves backslash escapes.
+
+    Unknown escapes are kept verbatim (backslash included), which is liberal
+    towards regex-like strings such as ``"\\d+"``.
+    """
+    body = raw[3:-3] if raw.startswith(('"""', "'''")) and len(raw) >= 6 else raw[1:-1]
+    if "\\" not in body:
+        return body
+    out: list[str] = []
+    i, n = 0, len(body)
+    while i < n:
+        ch = body[i]
+        if ch != "\\" or i + 1 >= n:
+            out.append(ch)
+            i += 1
+            continue
+        nxt = body[i + 1]
+        if nxt in _ESCAPES:
+            out.append(_ESCAPES[nxt])
+            i += 2
+        elif nxt == "u" and body[i + 2 : i + 3] == "{":
+            end = body.find("}", i + 3)
+            digits = body[i + 3 : end] if end > 0 else ""
+            if digits and all(c in "0123456789abcdefABCDEF" for c in digits):
+                out.append(chr(int(digits, 16)))
+                i = end + 1
+            else:
+                out.append(ch)
+                i += 1
+        elif nxt == "u" and len(body) >= i + 6:
+            digits = body[i + 2 : i + 6]
+            if all(c in "0123456789abcdefABCDEF" for c in digits):
+                out.append(chr(int(digits, 16)))
+                i += 6
+            else:
+                out.append(ch)
+                i += 1
+        elif nxt == "\n":  # line continuation
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def _number(text: str) -> int | float:
+    return float(text) if any(c in text for c in ".eE") else int(text)
+
+
+def _tok(node: ast.Node, tok: Token) -> ast.Node:
+    node.line, node.column = tok.line, tok.column
+    node.end_line, node.end_column = tok.end_line, tok.end_column
+    return node
+
+
+def _positioned(item: Any) -> bool:
+    return isinstance(item, Token) or (isinstance(item, ast.Node) and item.line > 0)
+
+
+def _around(node: ast.Node, children: list[Any]) -> ast.Node:
+    """Spans ``node`` from its first to its last positioned child (brackets are not kept)."""
+    flat = [g for c in children for g in (c if isinstance(c, list) else (c,))]
+    first = next((c for c in flat if _positioned(c)), None)
+    if first is not None:
+        last = next(c for c in reversed(flat) if _positioned(c))
+        _span(node, first, last)
+    return node
+
+
+def _span(node: ast.Node, first: Any, last: Any) -> ast.Node:
+    node.line, node.column = first.line, first.column
+    node.end_line, node.end_column = last.end_line, last.end_column
+    return node
+
+
+def _tokens(children: list[Any], type_: str) -> list[Token]:
+    return [c for c in children if isinstance(c, Token) and c.type == type_]
+
+
+class _ToAst(Transformer):
+    """Builds AST nodes bottom-up during the LALR parse."""
+
+    # -------------------------------------------------------------- module
+
+    def start(self, ch: list[ast.Node]) -> ast.Module:
+        return _around(ast.Module(ch), ch)
+
+    # -------------------------------------------------------------- declarations
+
+    def agent_decl(self, ch: list[Any]) -> ast.AgentNode:
+        name = ch[-2]
+        kind = ch[0].value if len(ch) == 3 else "agent"
+        return _tok(ast.AgentNode(kind, name.value, ch[-1]), name)
+
+    def _decl(self, keyword: str, ch: list[Any]) -> ast.DeclNode:
+        return _tok(ast.DeclNode(keyword, ch[0].value, ch[1]), ch[0])
+
+    def skill_decl(self, ch: list[Any]) -> ast.DeclNode:
+        return self._decl("skill", ch)
+
+    def guard_decl(self, ch: list[Any]) -> ast.DeclNode:
+        return self._decl("guard", ch)
+
+    def channel_decl(self, ch: list[Any]) -> ast.DeclNode:
+        return self._decl("channel", ch)
+
+    def struct_decl(self, ch: list[Any]) -> ast.DeclNode:
+        return self._decl("struct", ch)
+
+    def guardchain_decl(self, ch: list[Any]) -> ast.GuardChainNode:
+        members = [c for c in ch[1:] if c is not None]
+        return _tok(ast.GuardChainNode(ch[0].value, members), ch[0])
+
+    def ref(self, ch: list[Token]) -> ast.ConfigRef:
+        return _tok(ast.ConfigRef(ch[0].value), ch[0])
+
+    def fun_decl(self, ch: list[Any]) -> ast.FunDecl:
+        name, params, _ret, body = ch
+        return _tok(ast.FunDecl(name.value, params or [], body), name)
+
+    def trait_member(self, ch: list[Any]) -> ast.FunDecl:
+        name, params = ch[0], ch[1]
+        body = ch[3] if len(ch) > 3 else None
+        return _tok(ast.FunDecl(name.value, params or [], body), name)
+
+    def params(self, ch: list[ast.Param]) -> list[ast.Param]:
+        return ch
+
+    def param(self, ch: list[Any]) -> ast.Param:
+        return _tok(ast.Param(ch[0].value, ch[1]), ch[0])
+
+    def ret_type(self, ch: list[str]) -> str:
+        return ch[0]
+
+    def type_name(self, ch: list[Any]) -> str:
+        text = ch[0].value
+        if len(ch) > 1 and isinstance(ch[1], str):
+            text += f"[{ch[1]}]"
+        return text
+
+    def trait_decl(self, ch: list[Any]) -> ast.TraitNode:
+        return _tok(ast.TraitNode(ch[0].value, ch[1:]), ch[0])
+
+    def impl_decl(self, ch: list[Any]) -> ast.ImplNode:
+        first, for_tok, target = ch[0], ch[1], ch[2]
+        methods = ch[3:]
+        if for_tok is None:
+            node = ast.ImplNode(None, first.value, methods)
+            node.target_line, node.target_column = first.line, first.column
+        else:
+            node = ast.ImplNode(first.value, target.value, methods)
+            node.target_line, node.target_column = target.line, target.column
+        return _tok(node, first)
+
+    def body(self, ch: list[Any]) -> ast.ConfigBlock:
+        fields = [c for c in ch if isinstance(c, ast.ConfigField)]
+        handlers = [c for c in ch if isinstance(c, ast.FunDecl)]
+        return _around(ast.ConfigBlock(fields, handlers), ch)
+
+    def field(self, ch: list[Any]) -> ast.ConfigField:
+        key = ch[0]
+        text = decode_string(key.value) if key.type == "STRING" else key.value
+        return _tok(ast.ConfigField(text, ch[1]), key)
+
+    def handler(self, ch: list[Any]) -> ast.FunDecl:
+        name, params, _ret, body = ch
+        return _tok(ast.FunDecl(name.value, params or [], body), name)
+
+    def cstring(self, ch: list[Token]) -> ast.ConfigScalar:
+        return _tok(ast.ConfigScalar(decode_string(ch[0].value)), ch[0])
+
+    def cnumber(self, ch: list[Token]) -> ast.ConfigScalar:
+        value = _number(ch[-1].value)
+        if len(ch) == 2:
+            return _span(ast.ConfigScalar(-value), ch[0], ch[1])
+        return _tok(ast.ConfigScalar(value), ch[0])
+
+    def ctrue(self, ch: list[Token]) -> ast.ConfigScalar:
+        return _tok(ast.ConfigScalar(True), ch[0])
+
+    def cfalse(self, ch: list[Token]) -> ast.ConfigScalar:
+        return _tok(ast.ConfigScalar(False), ch[0])
+
+    def cnil(self, ch: list[Token]) -> ast.ConfigScalar:
+        return _tok(ast.ConfigScalar(None), ch[0])
+
+    def cref(self, ch: list[Token]) -> ast.ConfigRef:
+        return _tok(ast.ConfigRef(ch[0].value), ch[0])
+
+    def clist(self, ch: list[Any]) -> ast.ConfigList:
+        return _around(ast.ConfigList(ch), ch)
+
+    # -------------------------------------------------------------- statements
+
+    def block(self, ch: list[ast.Stmt]) -> ast.Block:
+        return _around(ast.Block(ch), ch)
+
+    def let_stmt(self, ch: list[Any]) -> ast.Let:
+        kw, name, _type, value = ch
+        return _span(ast.Let(name.value, value, kw.type == "CONST"), kw, value)
+
+    def assign_stmt(self, ch: list[Any]) -> ast.Assign:
+        target, op, value = ch
+        if not isinstance(target, ast.Name | ast.Attribute | ast.Index):
+            raise _TransformError("invalid-assignment", "cannot assign to this expression", target)
+        return _span(ast.Assign(target, op.value, value), target, value)
+
+    def if_stmt(self, ch: list[Any]) -> ast.If:
+        cond, then = ch[0], ch[1]
+        orelse = ch[2] if len(ch) > 2 else None
+        return _around(ast.If(cond, then, orelse), ch)
+
+    def while_stmt(self, ch: list[Any]) -> ast.While:
+        return _around(ast.While(ch[0], ch[1]), ch)
+
+    def for_stmt(self, ch: list[Any]) -> ast.ForIn:
+        var = _tokens(ch, "NAME")[0]
+        iterable, body = ch[-2], ch[-1]
+        return _around(ast.ForIn(var.value, iterable, body), ch)
+
+    def break_stmt(self, ch: list[Token]) -> ast.Break:
+        return _tok(ast.Break(), ch[0])
+
+    def continue_stmt(self, ch: list[Token]) -> ast.Continue:
+        return _tok(ast.Continue(), ch[0])
+
+    def return_stmt(self, ch: list[Any]) -> ast.Return:
+        value = ch[1] if len(ch) > 1 and isinstance(ch[1], ast.Expr) else None
+        node = ast.Return(value)
+        return _span(node, ch[0], value) if value is not None else _tok(node, ch[0])
+
+    def emit_stmt(self, ch: list[Any]) -> ast.Emit:
+        return _around(ast.Emit(ch[0]), ch)
+
+    def expr_stmt(self, ch: list[Any]) -> ast.ExprStmt:
+        return _around(ast.ExprStmt(ch[0]), ch)
+
+    # -------------------------------------------------------------- expressions
+
+    def binop(self, ch: list[Any]) -> ast.Binary:
+        left, op, right = ch
+        symbol = {"or": "||", "and": "&&"}.get(op.value, op.value)
+        return _span(ast.Binary(symbol, left, right), left, right)
+
+    def unop(self, ch: list[Any]) -> ast.Unary:
+        op, operand = ch
+        symbol = "!" if op.value in ("!", "not") else "-"
+        return _span(ast.Unary(symbol, operand), op, operand)
+
+    def call(self, ch: list[Any]) -> ast.Call:
+        return _around(ast.Call(ch[0], ch[1] or []), ch)
+
+    def attr(self, ch: list[Any]) -> ast.Attribute:
+        return _span(ast.Attribute(ch[0], ch[1].value), ch[0], ch[1])
+
+    def index(self, ch: list[Any]) -> ast.Index:
+        return _around(ast.Index(ch[0], ch[1]), ch)
+
+    def args(self, ch: list[ast.Expr]) -> list[ast.Expr]:
+        return ch
+
+    def number(self, ch: list[Token]) -> ast.Literal:
+        return _tok(ast.Literal(_number(ch[0].value)), ch[0])
+
+    def string(self, ch: list[Token]) -> ast.Literal:
+        return _tok(ast.Literal(decode_string(ch[0].value)), ch[0])
+
+    def true(self, ch: list[Token]) -> ast.Literal:
+        return _tok(ast.Literal(True), ch[0])
+
+    def false(self, ch: list[Token]) -> ast.Literal:
+        return _tok(ast.Literal(False), ch[0])
+
+    def nil(self, ch: list[Token]) -> ast.Literal:
+        return _tok(ast.Literal(None), ch[0])
+
+    def name(self, ch: list[Token]) -> ast.Name:
+        return _tok(ast.Name(ch[0].value), ch[0])
+
+    def list(self, ch: list[Any]) -> ast.ListExpr:
+        return _around(ast.ListExpr(ch[0] or []), ch)
+
+    def map(self, ch: list[Any]) -> ast.MapExpr:
+        return _around(ast.MapExpr([c for c in ch if c is not None]), ch)
+
+    def entry(self, ch: list[Any]) -> ast.MapEntry:
+        key = ch[0]
+        text = decode_string(key.value) if key.type == "STRING" else key.value
+        return _span(ast.MapEntry(text, ch[1]), key, ch[1])
+
+    def spawn_kw(self, ch: list[Any]) -> ast.Spawn:
+        _kw, name, args = ch
+        agent = _tok(ast.Literal(name.value), name)
+        return _around(ast.Spawn(agent, args or [], True), ch)
+
+    def spawn_fn(self, ch: list[Any]) -> ast.Spawn:
+        kw, args = ch
+        args = args or []
+        if not args:
+            raise _TransformError(
+                "spawn-arguments", "spawn(...) needs an agent name and a task", _tok(ast.Node(), kw)
+            )
+        return _around(ast.Spawn(args[0], args[1:], False), ch)
+
+
+_LARK = Lark(
+    _GRAMMAR.read_text(encoding="utf-8"),
+    parser="lalr",
+    lexer="contextual",
+    maybe_placeholders=True,
+    transformer=_ToAst(),
+)
+
+_TERMINAL_TEXT = {t.name: t.pattern.value for t in _LARK.terminals if t.pattern.type == "str"} | {
+    "NAME": "identifier",
+    "STRING": "string",
+    "NUMBER": "number",
+    "$END": "end of file",
+}
+
+
+def _describe_expected(expected: set[str]) -> str:
+    shown = sorted({_TERMINAL_TEXT.get(e, e.lower()) for e in expected})
+    if len(shown) > 8:
+        shown = [*shown[:8], "..."]
+    return ", ".join(f"'{s}'" if s not in ("identifier", "string", "number") else s for s in shown)
+
+
+def _syntax_diagnostic(err: UnexpectedInput, filename: str, source: str) -> Diagnostic:
+    if isinstance(err, UnexpectedCharacters):
+        char = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
+        message = f"unexpected character {char!r}"
+        return Diagnostic(
+            filename, err.line, err.column, err.line, err.column + 1, "error", "syntax", message
+        )
+    if isinstance(err, UnexpectedEOF) or (
+        isinstance(err, UnexpectedToken) and err.token.type == "$END"
+    ):
+        line = source.count("\n") + 1
+        column = len(source) - (source.rfind("\n") + 1) + 1
+        expected = _describe_expected(set(err.expected))
+        message = f"unexpected end of file, expected {expected}"
+        return Diagnostic(filename, line, column, line, column, "error", "syntax", message)
+    assert isinstance(err, UnexpectedToken)
+    tok = err.token
+    expected = _describe_expected(set(err.expected))
+    message = f"unexpected {tok.value!r}, expected {expected}"
+    return Diagnostic(
+        filename,
+        tok.line,
+        tok.column,
+        tok.end_line or tok.line,
+        tok.end_column or tok.column + len(tok.value),
+        "error",
+        "syntax",
+        message,
+    )
+
+
+def parse(source: str, filename: str = "<input>") -> tuple[ast.Module | None, list[Diagnostic]]:
+    """Parses ``source``; returns the module, or ``None`` and the syntax diagnostic."""
+    try:
+        return _LARK.parse(source), []
+    except UnexpectedInput as err:
+        return None, [_syntax_diagnostic(err, filename, source)]
+    except _TransformError as err:
+        node = err.node
+        diag = Diagnostic(
+            filename,
+            node.line,
+            node.column,
+            node.end_line,
+            node.end_column,
+            "error",
+            err.code,
+            err.message,
+        )
+        return None, [diag]

@@ -1,0 +1,201 @@
+"""What each declaration may contain: field types, value ranges, references, built-in traits.
+
+The checker validates declaration bodies against these tables; docs/language.md
+documents them. Adding a field is a one-line change here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The expected shape of one field value."""
+
+    kind: str  # string | int | number | bool | enum | refs | ref | block | typename | any
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_min: bool = False  # True: value must be > minimum ("positive")
+    choices: tuple[str, ...] = ()
+    ref_kinds: tuple[str, ...] = ()  # skill | guard | guardchain | channel | function
+    fields: dict[str, Spec] = field(default_factory=dict)  # for kind == "block"
+    strict: bool = True  # block: unknown keys are errors (else warnings)
+
+    def describe(self) -> str:
+        if self.kind == "int":
+            return "a positive integer" if self.exclusive_min else "an integer"
+        if self.kind == "number":
+            return "a positive number" if self.exclusive_min else "a number"
+        if self.kind == "enum":
+            return "one of " + ", ".join(f'"{c}"' for c in self.choices)
+        return {
+            "string": "a string",
+            "bool": "true or false",
+            "refs": "a list of names",
+            "ref": "a name",
+            "block": "a block { ... }",
+            "typename": "a type name",
+        }.get(self.kind, "a value")
+
+
+STRING = Spec("string")
+BOOL = Spec("bool")
+ANY = Spec("any")
+TYPENAME = Spec("typename")
+POS_INT = Spec("int", minimum=0, exclusive_min=True)
+POS_NUMBER = Spec("number", minimum=0, exclusive_min=True)
+
+
+def enum(*choices: str) -> Spec:
+    return Spec("enum", choices=choices)
+
+
+def number_range(lo: float, hi: float) -> Spec:
+    return Spec("number", minimum=lo, maximum=hi)
+
+
+def int_range(lo: int, hi: int) -> Spec:
+    return Spec("int", minimum=lo, maximum=hi)
+
+
+def refs(*kinds: str) -> Spec:
+    return Spec("refs", ref_kinds=kinds)
+
+
+def ref(*kinds: str) -> Spec:
+    return Spec("ref", ref_kinds=kinds)
+
+
+def block(fields: dict[str, Spec], strict: bool = True) -> Spec:
+    return Spec("block", fields=fields, strict=strict)
+
+
+COMPACTION = ("auto", "manual", "disabled")
+CHECKPOINT = ("git", "snapshot", "none")
+SEARCH_MODES = ("keyword", "vector", "hybrid")
+
+SESSION = block(
+    {
+        "idle_reset_minutes": POS_INT,
+        "max_history_turns": POS_INT,
+        "compaction": enum(*COMPACTION),
+        "compaction_threshold": Spec("number", minimum=0, maximum=1, exclusive_min=True),
+        "daily_reset_hour": int_range(0, 23),
+        "persist": BOOL,
+        "sessions_dir": STRING,
+    }
+)
+
+SEMANTIC_MEMORY = block(
+    {
+        "search": enum(*SEARCH_MODES),
+        "backend": STRING,
+        "embedding_model": STRING,
+        "top_k": POS_INT,
+        "limit": POS_INT,
+        "auto_inject": BOOL,
+        "flush_on_compaction": BOOL,
+        "index": refs(),
+        "paths": ANY,
+    },
+    strict=False,
+)
+
+LANES = block({}, strict=False)
+
+LOOP = block(
+    {
+        "max_iterations": POS_INT,
+        "max_cost": POS_NUMBER,
+        "max_tokens": POS_INT,
+        "timeout_seconds": POS_NUMBER,
+        "plan_file": STRING,
+        "progress_file": STRING,
+        "learnings_file": STRING,
+    }
+)
+
+# Fields every agent kind accepts.
+AGENT_COMMON: dict[str, Spec] = {
+    "provider": STRING,
+    "model": STRING,
+    "system": STRING,
+    "description": STRING,
+    "temperature": number_range(0, 2),
+    "top_p": number_range(0, 1),
+    "skills": refs("skill"),
+    "guards": refs("guard", "guardchain"),
+    "channels": refs("channel"),
+    "workspace": STRING,
+    "memory": STRING,
+    "api_key_env": STRING,
+    "base_url": STRING,
+    "endpoint": STRING,
+    "max_tokens": POS_INT,
+    "context_window": POS_INT,
+    "timeout_seconds": POS_NUMBER,
+    "scripted_file": STRING,
+}
+
+AGENT_ONLY: dict[str, dict[str, Spec]] = {
+    "agent": {},
+    "claw": {"session": SESSION, "semantic_memory": SEMANTIC_MEMORY, "lanes": LANES},
+    "forge": {"verify": ref("function"), "checkpoint": enum(*CHECKPOINT), "loop": LOOP},
+}
+
+AGENT_REQUIRED: dict[str, tuple[str, ...]] = {
+    "agent": ("provider", "model"),
+    "claw": ("provider", "model"),
+    "forge": ("provider", "model", "verify"),
+}
+
+AGENT_KIND_NAMES = {"agent": "agent", "claw": "claw agent", "forge": "forge agent"}
+
+
+def agent_fields(kind: str) -> dict[str, Spec]:
+    return AGENT_COMMON | AGENT_ONLY[kind]
+
+
+def owner_of(field_name: str) -> str | None:
+    """The agent kind that owns a kind-specific field (e.g. ``session`` -> ``claw``)."""
+    for kind, fields in AGENT_ONLY.items():
+        if field_name in fields:
+            return kind
+    return None
+
+
+SKILL_FIELDS: dict[str, Spec] = {
+    "description": STRING,
+    "params": ANY,  # a block: parameter name -> type name (checked by the checker)
+    "sensitive": BOOL,
+    "returns": TYPENAME,
+}
+
+GUARD_FIELDS: dict[str, Spec] = {"description": STRING}
+GUARD_HANDLERS = (
+    "on_observation",
+    "on_action",
+    "on_tool_input",
+    "on_tool_output",
+    "on_tool_call",
+    "on_result",
+)
+
+CHANNEL_FIELDS: dict[str, Spec] = {"type": STRING}  # other keys are channel options
+
+
+@dataclass(frozen=True)
+class BuiltinTrait:
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+
+BUILTIN_TRAITS: dict[str, BuiltinTrait] = {
+    "Schedulable": BuiltinTrait(("on_heartbeat",), ("cron", "heartbeat_interval", "on_schedule")),
+    "Channelable": BuiltinTrait(("on_message",), ("channels", "on_connect", "on_disconnect")),
+    "Sandboxable": BuiltinTrait(("sandbox_config",), ("on_violation",)),
+    "Monitorable": BuiltinTrait(("baseline", "on_anomaly")),
+    "Orchestrable": BuiltinTrait(("on_spawn", "on_delegate")),
+    "Searchable": BuiltinTrait(("search_config",), ("on_search", "on_index")),
+}

@@ -1,0 +1,181 @@
+"""Parser: every declaration kind, statements, expressions, liberal syntax, positions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from neam.lang import ast, compile_file, compile_source
+from neam.lang.parser import decode_string, parse
+
+EXAMPLES = sorted((Path(__file__).parents[3] / "examples").glob("*.neam"))
+
+
+def parse_ok(src: str) -> ast.Module:
+    module, diags = parse(src, "t.neam")
+    assert diags == [], [str(d) for d in diags]
+    assert module is not None
+    return module
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_checks_clean(path: Path) -> None:
+    result = compile_file(path)
+    assert result.ok, result.format()
+    assert result.warnings == [], result.format()
+
+
+def test_examples_include_the_seed_programs() -> None:
+    names = {p.name for p in EXAMPLES}
+    assert {"agents.neam", "dag_research.neam", "assistant.neam"} <= names
+
+
+def test_agent_kinds_and_positions() -> None:
+    m = parse_ok('agent A { provider: "p" }\nclaw agent B {}\n  forge agent C {}\n')
+    kinds = [(i.kind, i.name, i.line, i.column) for i in m.items]
+    assert kinds == [("agent", "A", 1, 7), ("claw", "B", 2, 12), ("forge", "C", 3, 15)]
+
+
+def test_declaration_kinds() -> None:
+    src = """
+    skill s { description: "d" params: { q: string } sensitive: true impl(q) { return q; } }
+    guard g { description: "g" on_observation(t) { return t; } on_result(r) { return r; } }
+    guardchain gc = [g, g2,];
+    channel c { type: "http" }
+    fun f(a, b: int) -> string { return a; }
+    fn h() { }
+    struct P { x: number, y: number }
+    trait T { fn need(self); fn dflt(self) { return 1; } }
+    impl T for P { fn need(self) { return 2; } }
+    const K = 3;
+    """
+    m = parse_ok(src)
+    types = [type(i).__name__ for i in m.items]
+    assert types == [
+        "DeclNode",
+        "DeclNode",
+        "GuardChainNode",
+        "DeclNode",
+        "FunDecl",
+        "FunDecl",
+        "DeclNode",
+        "TraitNode",
+        "ImplNode",
+        "Let",
+    ]
+    trait = m.items[7]
+    assert isinstance(trait, ast.TraitNode)
+    assert [mm.body is None for mm in trait.methods] == [True, False]
+    impl = m.items[8]
+    assert isinstance(impl, ast.ImplNode)
+    assert (impl.trait, impl.target, impl.target_line) == ("T", "P", 10)
+    assert isinstance(m.items[9], ast.Let) and m.items[9].const
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "session: { idle_reset_minutes: 30, max_history_turns: 5 }",
+        "session { idle_reset_minutes 30 max_history_turns 5 }",
+        "session: { idle_reset_minutes: 30; max_history_turns: 5; }",
+    ],
+)
+def test_nested_blocks_accept_colon_and_bare_forms(body: str) -> None:
+    src = f'claw agent a {{ provider: "p", model: "m", {body} }}'
+    result = compile_source(src)
+    assert result.ok, result.format()
+    assert result.program is not None
+    cfg = result.program.claw_agents["a"].config
+    assert cfg["session"] == {"idle_reset_minutes": 30, "max_history_turns": 5}
+
+
+def test_comments_and_doc_comments() -> None:
+    m = parse_ok("/// doc\n// line\n/* block\n */ let x = 1; // trailing\n")
+    assert isinstance(m.items[0], ast.Let)
+    assert m.items[0].line == 4
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        (r'"a\nb"', "a\nb"),
+        (r'"tab\there"', "tab\there"),
+        (r'"q\"q"', 'q"q'),
+        (r'"back\\slash"', "back\\slash"),
+        (r'"\u00e9\u{1F600}"', "\u00e9\U0001f600"),
+        (r'"\d+"', r"\d+"),
+        ("'single'", "single"),
+        ('"""multi\nline"""', "multi\nline"),
+    ],
+)
+def test_string_escapes(raw: str, value: str) -> None:
+    assert decode_string(raw) == value
+    m = parse_ok(f"let s = {raw};")
+    let = m.items[0]
+    assert isinstance(let, ast.Let) and isinstance(let.value, ast.Literal)
+    assert let.value.value == value
+
+
+def test_operator_precedence() -> None:
+    m = parse_ok("let x = a || b && c == 1 + 2 * 3 % 4;")
+    e = m.items[0].value
+    assert isinstance(e, ast.Binary) and e.op == "||"
+    assert isinstance(e.right, ast.Binary) and e.right.op == "&&"
+    eq = e.right.right
+    assert eq.op == "==" and eq.right.op == "+"
+    assert eq.right.right.op == "%" and eq.right.right.left.op == "*"
+
+
+def test_statements() -> None:
+    src = """
+    fun f(xs) {
+      let total = 0
+      for (x in xs) { if x % 2 == 0 { continue; } total += x; }
+      for let y in xs { break }
+      while (total > 10) { total = total - 1; }
+      if (!ok) { return; } else if (-total < 0) { emit "neg"; } else { emit "pos"; }
+      m["k"] = [1, 2][0];
+      m.field = {"a": 1, b: 2};
+      return total;
+    }
+    """
+    fn = parse_ok(src).items[0]
+    kinds = [type(s).__name__ for s in fn.body.body]
+    assert kinds == ["Let", "ForIn", "ForIn", "While", "If", "Assign", "Assign", "Return"]
+    mp = fn.body.body[6].value
+    assert isinstance(mp, ast.MapExpr) and [e.key for e in mp.entries] == ["a", "b"]
+
+
+def test_spawn_forms_and_method_calls() -> None:
+    m = parse_ok('let a = spawn researcher("t");\nlet b = spawn(name, "t");\nemit x.ask(q, k);')
+    kw, fn = m.items[0].value, m.items[1].value
+    assert isinstance(kw, ast.Spawn) and kw.keyword_form and kw.agent.value == "researcher"
+    assert (kw.agent.line, kw.agent.column) == (1, 15)
+    assert isinstance(fn, ast.Spawn) and not fn.keyword_form and isinstance(fn.agent, ast.Name)
+    call = m.items[2].value
+    assert isinstance(call, ast.Call) and isinstance(call.callee, ast.Attribute)
+    assert call.callee.name == "ask" and len(call.args) == 2
+
+
+def test_toplevel_block_from_chapter_20() -> None:
+    m = parse_ok("{\nlet query = input();\nemit Assistant.ask(query);\n}")
+    assert isinstance(m.items[0], ast.Block) and len(m.items[0].body) == 2
+
+
+@pytest.mark.parametrize(
+    ("src", "line", "column", "fragment"),
+    [
+        ("let x = ;", 1, 9, "unexpected ';'"),
+        ("agent A {\n  provider: \n}", 3, 1, "unexpected '}'"),
+        ("fun f() {\n  return 1\n", 3, 1, "unexpected end of file"),
+        ("let x = 1 $ 2;", 1, 11, "unexpected character '$'"),
+        ("fun f() { f() = 2; }", 1, 11, "cannot assign to this expression"),
+    ],
+)
+def test_syntax_errors_have_positions(src: str, line: int, column: int, fragment: str) -> None:
+    module, diags = parse(src, "bad.neam")
+    assert module is None
+    (d,) = diags
+    assert (d.line, d.column, d.severity) == (line, column, "error")
+    assert fragment in d.message
+    assert str(d).startswith(f"bad.neam:{line}:{column}: error: ")
