@@ -1,0 +1,136 @@
+"""Background forge loops: at most one per agent, each on its own thread.
+
+Forge loops run for minutes, so they do not occupy the request worker pool.
+A stop request sets the loop's stop event; the runtime finishes the current
+iteration and ends with ``aborted``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+log = logging.getLogger("neam.api")
+
+
+class ForgeAlreadyRunningError(Exception):
+    pass
+
+
+@dataclass
+class ForgeState:
+    """What ``GET /api/v1/forge/{agent}/status`` reports."""
+
+    agent: str
+    running: bool = False
+    iteration: int = 0
+    total_cost: Decimal = Decimal(0)
+    last_outcome: str | None = None
+    current_task: str | None = None
+    message: str | None = None
+    max_iterations: int | None = None
+    max_cost: float | None = None
+    stopping: bool = False
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "running": self.running,
+            "iteration": self.iteration,
+            "total_cost": float(self.total_cost),
+            "last_outcome": self.last_outcome,
+            "current_task": self.current_task,
+            "message": self.message,
+            "max_iterations": self.max_iterations,
+            "max_cost": self.max_cost,
+            "stopping": self.stopping,
+        }
+
+
+class ForgeJobs:
+    def __init__(self, runtime: Any) -> None:
+        self._runtime = runtime
+        self._lock = threading.Lock()
+        self._states: dict[str, ForgeState] = {}
+
+    def start(self, agent: str, *, max_iterations: int | None, max_cost: float | None) -> None:
+        """Starts the loop in the background; raises ForgeAlreadyRunningError."""
+        with self._lock:
+            previous = self._states.get(agent)
+            if previous is not None and previous.running:
+                raise ForgeAlreadyRunningError(agent)
+            state = ForgeState(
+                agent=agent,
+                running=True,
+                last_outcome="running",
+                max_iterations=max_iterations,
+                max_cost=max_cost,
+            )
+            state._thread = threading.Thread(
+                target=self._run, args=(state,), name=f"forge-{agent}", daemon=True
+            )
+            self._states[agent] = state
+        state._thread.start()
+
+    def _run(self, state: ForgeState) -> None:
+        def on_progress(progress: Any) -> None:
+            state.iteration = progress.iteration
+            state.total_cost = Decimal(progress.total_cost)
+            state.current_task = progress.current_task
+            state.message = progress.message
+
+        try:
+            result = self._runtime.run_forge(
+                state.agent,
+                max_iterations=state.max_iterations,
+                max_cost=None if state.max_cost is None else Decimal(str(state.max_cost)),
+                stop=state._stop,
+                on_progress=on_progress,
+            )
+            state.iteration = result.iterations
+            state.total_cost = Decimal(result.total_cost)
+            state.message = result.message
+            state.last_outcome = result.outcome
+        except Exception as exc:
+            log.exception("forge loop of %s failed", state.agent)
+            state.last_outcome = "error"
+            state.message = f"{type(exc).__name__}: {exc}"
+        finally:
+            state.running = False
+            state.stopping = False
+
+    def stop(self, agent: str) -> bool:
+        """Asks a running loop to stop after its iteration; False if none is running."""
+        with self._lock:
+            state = self._states.get(agent)
+            if state is None or not state.running:
+                return False
+            state.stopping = True
+            state._stop.set()
+            return True
+
+    def stop_all(self) -> list[str]:
+        with self._lock:
+            running = [s for s in self._states.values() if s.running]
+        for state in running:
+            state.stopping = True
+            state._stop.set()
+        return [s.agent for s in running]
+
+    def state(self, agent: str) -> ForgeState:
+        with self._lock:
+            return self._states.get(agent) or ForgeState(agent=agent)
+
+    def is_running(self, agent: str) -> bool:
+        with self._lock:
+            state = self._states.get(agent)
+            return state is not None and state.running
+
+    def running_agents(self) -> list[str]:
+        with self._lock:
+            return sorted(a for a, s in self._states.items() if s.running)

@@ -1,0 +1,142 @@
+"""Admin: kill switch, monitoring status and confirmations of sensitive skills.
+
+All of these need the admin key (enforced by :mod:`neam.api.auth`).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, model_validator
+
+from neam.api import catalog
+from neam.api.bodies import parse_body
+from neam.api.deps import note_agent, server
+from neam.api.errors import ApiError
+
+router = APIRouter()
+
+
+class SwitchBody(BaseModel):
+    """``{"agent": "x"}`` acts on one agent; no agent (or ``"*"``) on all of them."""
+
+    agent: str | None = None
+    reason: str | None = None
+
+    @property
+    def target(self) -> str | None:
+        return None if self.agent in (None, "*") else self.agent
+
+
+class ConfirmBody(BaseModel):
+    """``{"id": "...", "approved": true}``; ``approve`` or ``decision`` also accepted."""
+
+    id: str
+    approved: bool | None = None
+    approve: bool | None = None
+    decision: str | None = None
+
+    @model_validator(mode="after")
+    def _one_decision(self) -> ConfirmBody:
+        if self.verdict is None:
+            raise ValueError('give "approved": true|false (or "decision": "approve"|"deny")')
+        return self
+
+    @property
+    def verdict(self) -> bool | None:
+        for flag in (self.approved, self.approve):
+            if flag is not None:
+                return flag
+        words = {"approve": True, "approved": True, "deny": False, "denied": False}
+        return words.get((self.decision or "").strip().lower())
+
+
+def _known_agent(request: Request, agent: str) -> None:
+    if catalog.kind_of(server(request).require_runtime().program, agent) is None:
+        raise ApiError(404, f"no agent named '{agent}'", agent=agent)
+
+
+@router.post("/api/v1/admin/disable")
+async def disable(request: Request) -> dict[str, object]:
+    state = server(request)
+    body = await parse_body(request, SwitchBody)
+    agent = body.target
+    note_agent(request, agent)
+    if agent is not None:
+        _known_agent(request, agent)
+    state.killswitch.disable(agent, body.reason)
+    stopped = state.forge.stop_all() if agent is None and state.forge else []
+    if agent is not None and state.forge and state.forge.stop(agent):
+        stopped = [agent]
+    denied = state.confirmations.deny_all(agent)
+    scope = "global" if agent is None else "agent"
+    return {
+        "status": "disabled",
+        "agent": agent,
+        "scope": scope,
+        "forge_stopped": stopped,
+        "confirmations_denied": denied,
+    }
+
+
+@router.post("/api/v1/admin/enable")
+async def enable(request: Request) -> dict[str, object]:
+    state = server(request)
+    body = await parse_body(request, SwitchBody)
+    agent = body.target
+    note_agent(request, agent)
+    if agent is not None:
+        _known_agent(request, agent)
+    state.killswitch.enable(agent)
+    return {"status": "enabled", "agent": agent, "scope": "global" if agent is None else "agent"}
+
+
+@router.get("/api/v1/admin/status")
+async def admin_status(request: Request) -> dict[str, object]:
+    state = server(request)
+    agents = []
+    if state.loaded:
+        program = state.runtime.program
+        assert state.forge is not None
+        for kind in catalog.KINDS:
+            for name in catalog.names(program, kind):
+                entry = {
+                    "name": name,
+                    "kind": kind,
+                    "enabled": not state.killswitch.is_disabled(name),
+                }
+                if kind == "forge":
+                    entry["running"] = state.forge.is_running(name)
+                agents.append(entry)
+    return {
+        **state.killswitch.status(),
+        "agents": agents,
+        "forge_running": state.forge.running_agents() if state.forge else [],
+        "pending_confirmations": len(state.confirmations.pending()),
+        "loaded": state.loaded,
+        "draining": state.draining,
+        "uptime_seconds": state.uptime_seconds,
+        "requests_in_flight": state.metrics.in_flight,
+    }
+
+
+@router.get("/api/v1/admin/confirmations")
+async def confirmations(request: Request) -> dict[str, object]:
+    pending = server(request).confirmations.pending()
+    return {"confirmations": [item.to_json() for item in pending]}
+
+
+@router.post("/api/v1/confirm")
+async def confirm(request: Request) -> dict[str, object]:
+    state = server(request)
+    body = await parse_body(request, ConfirmBody)
+    approve = bool(body.verdict)
+    item = state.confirmations.decide(body.id, approve)
+    if item is None:
+        raise ApiError(404, f"no pending confirmation with id '{body.id}'", id=body.id)
+    note_agent(request, item.agent)
+    return {
+        "id": item.id,
+        "status": "approved" if approve else "denied",
+        "agent": item.agent,
+        "skill": item.skill,
+    }

@@ -1,0 +1,80 @@
+"""Forge agents: list, start, stop, status (chapter 28.3)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from neam.api import catalog
+from neam.api.bodies import parse_body
+from neam.api.deps import server
+from neam.api.errors import ApiError
+from neam.api.forge_jobs import ForgeAlreadyRunningError
+
+router = APIRouter(prefix="/api/v1/forge")
+
+
+class StartBody(BaseModel):
+    max_iterations: int | None = Field(default=None, ge=1)
+    max_cost: float | None = Field(default=None, gt=0)
+
+
+@router.get("")
+async def list_forge(request: Request) -> dict[str, object]:
+    state = server(request)
+    runtime = state.require_runtime()
+    jobs = state.require_forge()
+    agents = []
+    for decl in runtime.program.forge_agents.values():
+        max_iterations, max_cost = catalog.forge_limits(decl)
+        agents.append(
+            {
+                **catalog.basics(decl),
+                "max_iterations": max_iterations,
+                "max_cost": max_cost,
+                "running": jobs.is_running(decl.name),
+            }
+        )
+    return {"forge_agents": agents}
+
+
+@router.post("/{agent}/start")
+async def start(request: Request, agent: str) -> dict[str, object]:
+    state = server(request)
+    runtime = state.require_runtime()
+    decl = catalog.find(runtime.program, "forge", agent)
+    state.killswitch.check(agent)
+    if state.draining:
+        raise ApiError(503, "the server is draining; no new forge loops start", agent=agent)
+    body = await parse_body(request, StartBody)
+    declared_iterations, declared_cost = catalog.forge_limits(decl)
+    max_iterations = body.max_iterations or declared_iterations
+    max_cost = body.max_cost or declared_cost
+    try:
+        state.require_forge().start(agent, max_iterations=max_iterations, max_cost=max_cost)
+    except ForgeAlreadyRunningError:
+        raise ApiError(
+            409, f"a forge loop is already running for '{agent}'; stop it first", agent=agent
+        ) from None
+    return {
+        "status": "started",
+        "agent": agent,
+        "max_iterations": max_iterations,
+        "max_cost": max_cost,
+    }
+
+
+@router.post("/{agent}/stop")
+async def stop(request: Request, agent: str) -> dict[str, object]:
+    state = server(request)
+    catalog.find(state.require_runtime().program, "forge", agent)
+    if not state.require_forge().stop(agent):
+        raise ApiError(409, f"no forge loop is running for '{agent}'", agent=agent)
+    return {"status": "stopping", "agent": agent}
+
+
+@router.get("/{agent}/status")
+async def status(request: Request, agent: str) -> dict[str, object]:
+    state = server(request)
+    catalog.find(state.require_runtime().program, "forge", agent)
+    return state.require_forge().state(agent).to_json()

@@ -1,0 +1,58 @@
+"""Process-wide server state shared by the routes (``request.app.state.neam``)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from neam.api.audit import AuditLog
+from neam.api.confirmations import ConfirmationBroker
+from neam.api.errors import ApiError
+from neam.api.forge_jobs import ForgeJobs
+from neam.api.killswitch import KillSwitch
+from neam.api.metrics import Metrics
+from neam.api.pool import WorkerPool
+from neam.api.settings import Settings
+
+
+@dataclass
+class ServerState:
+    settings: Settings
+    metrics: Metrics
+    audit: AuditLog
+    pool: WorkerPool
+    confirmations: ConfirmationBroker
+    killswitch: KillSwitch = field(default_factory=KillSwitch)
+    started: float = field(default_factory=time.monotonic)
+    runtime: Any = None
+    forge: ForgeJobs | None = None
+    program_path: str | None = None
+    providers: dict[str, str] = field(default_factory=dict)
+    draining: bool = False
+
+    @property
+    def uptime_seconds(self) -> int:
+        return int(time.monotonic() - self.started)
+
+    @property
+    def loaded(self) -> bool:
+        return self.runtime is not None
+
+    def attach(self, runtime: Any, program_path: str, providers: dict[str, str]) -> None:
+        """Makes a loaded program servable; ``providers`` is its readiness report."""
+        self.providers = providers
+        self.program_path = program_path
+        self.runtime = runtime
+        self.forge = ForgeJobs(runtime)
+
+    def require_runtime(self) -> Any:
+        """The runtime, or 503 while the program is still loading."""
+        if self.runtime is None:
+            raise ApiError(503, "the program is not loaded yet")
+        return self.runtime
+
+    def require_forge(self) -> ForgeJobs:
+        self.require_runtime()
+        assert self.forge is not None
+        return self.forge
