@@ -1,0 +1,147 @@
+"""In-pod status reporter: the runtime patches its own resource's ``status.progress``.
+
+The operator sets ``NEAM_REPORT_RESOURCE`` to the resource's API path below ``/apis/``
+(``neam.dev/v1alpha1/namespaces/<ns>/forgeruns/<name>``) and runs the pod under a
+service account allowed to patch only that resource's status. Reporting is best
+effort: a failed patch is logged (never the token) and never stops the run. The final
+result also goes to the termination message (``write_termination_message``), which
+the operator reads when the Job ends.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+log = logging.getLogger("neam.report")
+
+SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+RESOURCE = re.compile(
+    r"^(?P<group>[a-z0-9.-]+)/(?P<version>v[a-z0-9]+)/namespaces/(?P<namespace>[a-z0-9-]+)/"
+    r"(?P<plural>[a-z0-9]+)/(?P<name>[a-z0-9.-]+)$"
+)
+MESSAGE_LIMIT = 1024
+
+
+class Progress(Protocol):
+    """What the forge loop reports (``neam.agents.runtime.ForgeProgress`` fits)."""
+
+    iteration: int
+    max_iterations: int | None
+    total_cost: Decimal
+    current_task: str | None
+    outcome: str
+    message: str | None
+
+
+def cost_string(value: Any) -> str:
+    """A Decimal as a plain non-exponent string (``"0.0042"``)."""
+    text = format(Decimal(str(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def progress_patch(p: Progress) -> dict[str, Any]:
+    """The merge patch for ``status.progress``."""
+    progress: dict[str, Any] = {
+        "iteration": int(p.iteration),
+        "totalCost": cost_string(p.total_cost),
+        "outcome": p.outcome,
+        "updateTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if p.max_iterations is not None:
+        progress["maxIterations"] = int(p.max_iterations)
+    if p.current_task is not None:
+        progress["currentTask"] = str(p.current_task)[:256]
+    if p.message is not None:
+        progress["message"] = str(p.message)[:MESSAGE_LIMIT]
+    return {"status": {"progress": progress}}
+
+
+class StatusReporter:
+    """Patches ``status.progress`` of one resource with the pod's service-account token."""
+
+    def __init__(self, server: str, resource: str, token_file: Path, ca_file: Path | None):
+        self.url = f"{server.rstrip('/')}/apis/{resource}/status"
+        self._token_file = token_file
+        self._client = httpx.Client(verify=str(ca_file) if ca_file else True, timeout=5.0)
+
+    def __call__(self, progress: Progress) -> None:
+        try:
+            token = self._token_file.read_text().strip()
+            resp = self._client.patch(
+                self.url,
+                content=json.dumps(progress_patch(progress)),
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "Content-Type": "application/merge-patch+json",
+                },
+            )
+            if resp.status_code >= 400:
+                log.warning("status report rejected: HTTP %s", resp.status_code)
+        except Exception as e:  # reporting must never end the run
+            log.warning("status report failed: %s", type(e).__name__)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def reporter_from_env(
+    env: Mapping[str, str] | None = None,
+) -> Callable[[Progress], None] | None:
+    """A progress callback for the resource named by ``NEAM_REPORT_RESOURCE``, or None.
+
+    The API server comes from ``KUBERNETES_SERVICE_HOST``/``_PORT`` (in-cluster), or
+    ``NEAM_REPORT_SERVER``; the token and CA from the mounted service account, or
+    ``NEAM_REPORT_TOKEN_FILE`` / ``NEAM_REPORT_CA_FILE``.
+    """
+    e = os.environ if env is None else env
+    resource = e.get("NEAM_REPORT_RESOURCE", "").strip()
+    if not resource:
+        return None
+    if not RESOURCE.match(resource):
+        log.warning("NEAM_REPORT_RESOURCE is malformed; progress is not reported")
+        return None
+    server = e.get("NEAM_REPORT_SERVER")
+    if not server:
+        host, port = e.get("KUBERNETES_SERVICE_HOST"), e.get("KUBERNETES_SERVICE_PORT", "443")
+        if not host:
+            log.warning("no API server address; progress is not reported")
+            return None
+        server = f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
+    token = Path(e.get("NEAM_REPORT_TOKEN_FILE") or SA_DIR / "token")
+    ca_env = e.get("NEAM_REPORT_CA_FILE")
+    ca = Path(ca_env) if ca_env else (SA_DIR / "ca.crt" if (SA_DIR / "ca.crt").exists() else None)
+    return StatusReporter(server, resource, token, ca)
+
+
+def write_termination_message(
+    outcome: str,
+    iterations: int,
+    total_cost: Any,
+    message: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> None:
+    """Write the final result as JSON to ``NEAM_TERMINATION_MESSAGE_PATH`` (if set)."""
+    e = os.environ if env is None else env
+    target = e.get("NEAM_TERMINATION_MESSAGE_PATH")
+    if not target:
+        return
+    data = {
+        "outcome": outcome,
+        "iterations": int(iterations),
+        "total_cost": cost_string(total_cost),
+        "message": (message or "")[:MESSAGE_LIMIT],
+    }
+    try:
+        Path(target).write_text(json.dumps(data))
+    except OSError as err:
+        log.warning("could not write the termination message: %s", err)

@@ -1,0 +1,71 @@
+"""The kopf registry: login, startup settings and the event handlers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from neam_operator.handlers.forgerun import ForgeRuns
+from neam_operator.kube import Kube, load_credentials
+from neam_operator.models import GROUP, VERSION
+from neam_operator.settings import Settings
+
+CHILD_JOBS = {
+    "app.kubernetes.io/managed-by": "neam-operator",
+    "app.kubernetes.io/component": "forge",
+}
+
+
+def build_registry(settings: Settings) -> kopf.OperatorRegistry:
+    """All handlers of the operator, registered on a fresh registry."""
+    registry = kopf.OperatorRegistry()
+
+    @kopf.on.login(registry=registry)
+    async def login(**_: Any) -> kopf.ConnectionInfo:
+        cfg, token = await load_credentials()
+        return kopf.ConnectionInfo(
+            server=cfg.host,
+            ca_path=cfg.ssl_ca_cert,
+            insecure=not cfg.verify_ssl,
+            token=token() if callable(token) else token,
+            certificate_path=cfg.cert_file,
+            private_key_path=cfg.key_file,
+        )
+
+    @kopf.on.startup(registry=registry)
+    async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+        # Event handlers only: kopf keeps no state on the resources (no finalizers,
+        # no progress or last-handled annotations), and log lines are not posted as events.
+        settings.posting.enabled = False
+        settings.watching.server_timeout = 300
+        settings.watching.client_timeout = 330
+        settings.networking.request_timeout = 60
+        memo.forgeruns = ForgeRuns(await Kube.connect(), operator_settings)
+
+    @kopf.on.cleanup(registry=registry)
+    async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+        runs: ForgeRuns | None = getattr(memo, "forgeruns", None)
+        if runs is not None:
+            await runs.kube.close()
+
+    @kopf.on.event(GROUP, VERSION, "forgeruns", registry=registry)
+    async def forgerun_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
+        meta = event["object"]["metadata"]
+        key = (meta["namespace"], meta["name"])
+        if event.get("type") == "DELETED":
+            memo.forgeruns.forget(key)
+            return
+        await memo.forgeruns.reconcile(key)
+
+    @kopf.on.event("batch", "v1", "jobs", labels=CHILD_JOBS, registry=registry)
+    async def job_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
+        meta = event["object"]["metadata"]
+        for ref in meta.get("ownerReferences") or []:
+            if ref.get("kind") == "ForgeRun" and ref.get("apiVersion") == f"{GROUP}/{VERSION}":
+                await memo.forgeruns.reconcile((meta["namespace"], ref["name"]))
+
+    operator_settings = settings
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return registry

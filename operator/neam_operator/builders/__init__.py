@@ -1,0 +1,1 @@
+"""Pure functions building the Kubernetes children of the neam.dev resources."""

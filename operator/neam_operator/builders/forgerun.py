@@ -1,0 +1,249 @@
+"""Children of a ForgeRun, as plain dicts: program ConfigMap, workspace PVC,
+reporter ServiceAccount + Role + RoleBinding, and the ``neam-forge`` Job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from neam_operator.builders.common import (
+    Owner,
+    child_name,
+    container_security_context,
+    env_from,
+    env_vars,
+    metadata,
+    pod_security_context,
+    pvc,
+)
+from neam_operator.models import GROUP, VERSION, ForgeRunSpec
+from neam_operator.settings import Settings
+
+PROGRAM_DIR = "/neam/program"
+PROGRAM_KEY = "program.neamb"
+WORKSPACE = "/workspace"
+TERMINATION_LOG = "/dev/termination-log"
+CONTAINER = "forge"
+PROGRAM_HASH_ANNOTATION = "neam.dev/program-hash"
+
+
+@dataclass(frozen=True)
+class ForgeRunNames:
+    """Deterministic child names of one run (a restarted operator computes the same)."""
+
+    program: str
+    workspace: str
+    job: str
+    service_account: str
+
+    @classmethod
+    def of(cls, run: str, spec: ForgeRunSpec) -> ForgeRunNames:
+        ws = spec.workspace
+        existing = ws.existing_claim if ws else None
+        return cls(
+            program=child_name(run, "program"),
+            workspace=existing or child_name(run, "workspace"),
+            job=child_name(run, "forge"),
+            service_account=child_name(run, "reporter"),
+        )
+
+    def status(self) -> dict[str, str]:
+        return {
+            "program": self.program,
+            "workspace": self.workspace,
+            "job": self.job,
+            "serviceAccount": self.service_account,
+        }
+
+
+def report_resource(owner: Owner) -> str:
+    """The value of NEAM_REPORT_RESOURCE: the run's API path below ``/apis/``."""
+    return f"{GROUP}/{VERSION}/namespaces/{owner.namespace}/forgeruns/{owner.name}"
+
+
+def program_configmap(
+    owner: Owner, names: ForgeRunNames, neamb: str, program_hash: str
+) -> dict[str, Any]:
+    """The compiled program snapshot; later edits of the source do not reach this run."""
+    meta = metadata(owner, names.program, "program")
+    meta["annotations"] = {PROGRAM_HASH_ANNOTATION: program_hash}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta,
+        "data": {PROGRAM_KEY: neamb},
+        "immutable": True,
+    }
+
+
+def workspace_pvc(
+    owner: Owner, names: ForgeRunNames, spec: ForgeRunSpec, settings: Settings
+) -> dict[str, Any] | None:
+    """The workspace claim, or None when the spec names an existing claim."""
+    ws = spec.workspace
+    if ws and ws.existing_claim:
+        return None
+    size = (ws.size if ws else None) or settings.workspace_size
+    return pvc(owner, names.workspace, size, ws.storage_class_name if ws else None)
+
+
+def service_account(owner: Owner, names: ForgeRunNames) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": metadata(owner, names.service_account, "reporter"),
+        "automountServiceAccountToken": False,
+    }
+
+
+def role(owner: Owner, names: ForgeRunNames) -> dict[str, Any]:
+    """Allows only reading and patching the status of this one run."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": metadata(owner, names.service_account, "reporter"),
+        "rules": [
+            {
+                "apiGroups": [GROUP],
+                "resources": ["forgeruns/status"],
+                "resourceNames": [owner.name],
+                "verbs": ["get", "patch"],
+            }
+        ],
+    }
+
+
+def role_binding(owner: Owner, names: ForgeRunNames) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": metadata(owner, names.service_account, "reporter"),
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": names.service_account,
+        },
+        "subjects": [
+            {
+                "kind": "ServiceAccount",
+                "name": names.service_account,
+                "namespace": owner.namespace,
+            }
+        ],
+    }
+
+
+def forge_command(agent: str, spec: ForgeRunSpec) -> list[str]:
+    cmd = [
+        "neam-forge",
+        "--agent",
+        f"{PROGRAM_DIR}/{PROGRAM_KEY}",
+        "--name",
+        agent,
+        "--workspace",
+        WORKSPACE,
+    ]
+    if spec.max_iterations is not None:
+        cmd += ["--max-iterations", str(spec.max_iterations)]
+    if spec.max_cost is not None:
+        cmd += ["--max-cost", spec.max_cost]
+    return cmd
+
+
+def _resources(spec: ForgeRunSpec, settings: Settings) -> dict[str, Any]:
+    requests: dict[str, Any] = {"cpu": settings.cpu_request, "memory": settings.memory_request}
+    limits: dict[str, Any] = {"cpu": settings.cpu_limit, "memory": settings.memory_limit}
+    if spec.resources:
+        requests.update(spec.resources.requests or {})
+        limits.update(spec.resources.limits or {})
+    return {"requests": requests, "limits": limits}
+
+
+def job(
+    owner: Owner, names: ForgeRunNames, agent: str, spec: ForgeRunSpec, settings: Settings
+) -> dict[str, Any]:
+    """The Job running ``neam-forge`` under the run's reporter service account."""
+    meta = metadata(owner, names.job, "forge")
+    env = [
+        {"name": "NEAM_REPORT_RESOURCE", "value": report_resource(owner)},
+        {"name": "NEAM_TERMINATION_MESSAGE_PATH", "value": TERMINATION_LOG},
+        {"name": "HOME", "value": "/tmp"},
+        *env_vars(spec.env),
+    ]
+    container: dict[str, Any] = {
+        "name": CONTAINER,
+        "image": spec.image or settings.runtime_image,
+        "imagePullPolicy": spec.image_pull_policy or settings.image_pull_policy,
+        "command": forge_command(agent, spec),
+        "env": env,
+        "resources": _resources(spec, settings),
+        "terminationMessagePath": TERMINATION_LOG,
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "securityContext": container_security_context(),
+        "volumeMounts": [
+            {"name": "program", "mountPath": PROGRAM_DIR, "readOnly": True},
+            {"name": "workspace", "mountPath": WORKSPACE},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+    }
+    if spec.secret_refs:
+        container["envFrom"] = env_from(spec.secret_refs)
+    job_spec: dict[str, Any] = {
+        "backoffLimit": (
+            spec.backoff_limit if spec.backoff_limit is not None else settings.backoff_limit
+        ),
+        "suspend": bool(spec.stop),
+        "template": {
+            "metadata": {"labels": dict(meta["labels"])},
+            "spec": {
+                "restartPolicy": "Never",
+                "serviceAccountName": names.service_account,
+                # The reporter needs the token; the account may only patch this run's status.
+                "automountServiceAccountToken": True,
+                "enableServiceLinks": False,
+                "terminationGracePeriodSeconds": settings.termination_grace_seconds,
+                "securityContext": pod_security_context(),
+                "containers": [container],
+                "volumes": [
+                    {
+                        "name": "program",
+                        "configMap": {
+                            "name": names.program,
+                            "items": [{"key": PROGRAM_KEY, "path": PROGRAM_KEY}],
+                        },
+                    },
+                    {
+                        "name": "workspace",
+                        "persistentVolumeClaim": {"claimName": names.workspace},
+                    },
+                    {"name": "tmp", "emptyDir": {}},
+                ],
+            },
+        },
+    }
+    if spec.active_deadline_seconds is not None:
+        job_spec["activeDeadlineSeconds"] = spec.active_deadline_seconds
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": job_spec}
+
+
+def children(
+    owner: Owner,
+    spec: ForgeRunSpec,
+    agent: str,
+    neamb: str,
+    program_hash: str,
+    settings: Settings,
+) -> list[dict[str, Any]]:
+    """Every child in creation order (the Job last, once its dependencies exist)."""
+    names = ForgeRunNames.of(owner.name, spec)
+    out = [
+        program_configmap(owner, names, neamb, program_hash),
+        service_account(owner, names),
+        role(owner, names),
+        role_binding(owner, names),
+    ]
+    claim = workspace_pvc(owner, names, spec, settings)
+    if claim is not None:
+        out.append(claim)
+    out.append(job(owner, names, agent, spec, settings))
+    return out

@@ -1,0 +1,64 @@
+"""``neam-operator``: run the kopf operator.
+
+All namespaces by default; ``--namespace NS`` (repeatable, or NEAM_OPERATOR_NAMESPACES,
+comma-separated) restricts it. Liveness: ``GET http://HOST:PORT/healthz``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import sys
+
+import kopf
+
+from neam_operator.app import build_registry
+from neam_operator.settings import Settings
+
+
+def parse_args(argv: list[str], settings: Settings) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="neam-operator", description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--namespace",
+        "-n",
+        action="append",
+        default=[],
+        help="watch only this namespace (repeatable); default: all namespaces",
+    )
+    p.add_argument("--liveness-host", default=settings.health_host)
+    p.add_argument("--liveness-port", type=int, default=settings.health_port)
+    p.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    env_settings = Settings.from_env()
+    args = parse_args(sys.argv[1:] if argv is None else argv, env_settings)
+    namespaces = tuple(args.namespace) or env_settings.namespaces
+    settings = dataclasses.replace(
+        env_settings,
+        namespaces=namespaces,
+        health_host=args.liveness_host,
+        health_port=args.liveness_port,
+    )
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    registry = build_registry(settings)
+    asyncio.run(
+        kopf.operator(
+            registry=registry,
+            standalone=True,
+            clusterwide=not namespaces,
+            namespaces=list(namespaces),
+            liveness_endpoint=f"http://{settings.health_host}:{settings.health_port}/healthz",
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

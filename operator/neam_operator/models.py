@@ -1,0 +1,328 @@
+"""Pydantic models of the neam.dev/v1alpha1 resources.
+
+These models are the single source of the CRD schemas: ``crdgen`` turns them into
+structural OpenAPI v3 schemas (see ``neam_operator.crdgen``), and the operator parses
+spec and status with them. Bounds (``max_length``, ``ge``/``le``) become schema bounds;
+``cel(...)`` attaches ``x-kubernetes-validations`` rules.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic.alias_generators import to_camel
+
+GROUP = "neam.dev"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+DECIMAL = r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,12})?$"
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+CONFIGMAP_KEY = r"^[-._a-zA-Z0-9]+$"
+QUANTITY = (
+    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?"
+    r"(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+)
+
+Phase = Literal["Pending", "Running", "Succeeded", "Failed", "Stopped"]
+Outcome = Literal["running", "completed", "aborted", "cost_limit", "iteration_limit", "error"]
+
+
+def cel(*rules: tuple[str, str]) -> dict[str, Any]:
+    """JSON-schema extra holding CEL rules as ``(rule, message)`` pairs."""
+    return {"x-kubernetes-validations": [{"rule": r, "message": m} for r, m in rules]}
+
+
+def _immutable(field: str) -> tuple[str, str]:
+    """A transition rule keeping an optional spec field unchanged once the run exists."""
+    rule = (
+        f"has(self.{field}) == has(oldSelf.{field}) && "
+        f"(!has(self.{field}) || self.{field} == oldSelf.{field})"
+    )
+    return rule, f"{field} is immutable once the run has been created"
+
+
+# Kubernetes quantities are int-or-string; the schema must say so explicitly.
+Quantity = Annotated[
+    str | int,
+    WithJsonSchema(
+        {"x-kubernetes-int-or-string": True, "anyOf": [{"type": "integer"}, {"type": "string"}]}
+    ),
+]
+DecimalStr = Annotated[str, Field(max_length=32, pattern=DECIMAL)]
+Name = Annotated[str, Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)]
+Short = Annotated[str, Field(max_length=256)]
+
+
+class Model(BaseModel):
+    """Base: camelCase aliases on the wire, snake_case in Python, unknown keys ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    def wire(self) -> dict[str, Any]:
+        """The Kubernetes (camelCase) form, without unset fields."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+# ---------------------------------------------------------------- shared spec parts
+
+
+class ConfigMapSource(Model):
+    name: Name
+    key: str = Field("main.neam", max_length=253, pattern=CONFIGMAP_KEY)
+
+
+class Source(Model):
+    """Where the Neam program comes from: a ConfigMap key or inline text."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            (
+                "has(self.configMapRef) != has(self.inline)",
+                "exactly one of source.configMapRef and source.inline must be set",
+            )
+        )
+    )
+    config_map_ref: ConfigMapSource | None = None
+    inline: str | None = Field(None, max_length=131072)
+
+
+class SecretKeySelector(Model):
+    name: Name
+    key: str = Field(max_length=253, pattern=CONFIGMAP_KEY)
+    optional: bool | None = None
+
+
+class EnvVarSource(Model):
+    secret_key_ref: SecretKeySelector
+
+
+class EnvVar(Model):
+    """A container env var: a literal value or a Secret reference (valueFrom)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            ("has(self.value) != has(self.valueFrom)", "set exactly one of value and valueFrom")
+        )
+    )
+    name: str = Field(max_length=128, pattern=ENV_NAME)
+    value: str | None = Field(None, max_length=4096)
+    value_from: EnvVarSource | None = None
+
+
+class SecretRef(Model):
+    """A Secret whose keys all become env vars of the runtime container (envFrom)."""
+
+    name: Name
+
+
+class Resources(Model):
+    requests: dict[str, Quantity] | None = Field(None, max_length=8)
+    limits: dict[str, Quantity] | None = Field(None, max_length=8)
+
+
+class Storage(Model):
+    """A PVC the operator creates (size, storageClassName), or an existing claim."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            (
+                "!has(self.existingClaim) || (!has(self.size) && !has(self.storageClassName))",
+                "existingClaim excludes size and storageClassName",
+            )
+        )
+    )
+    size: Quantity | None = None
+    storage_class_name: Name | None = None
+    existing_claim: Name | None = None
+
+
+class Condition(Model):
+    type: str = Field(max_length=64)
+    status: Literal["True", "False", "Unknown"]
+    reason: str = Field("", max_length=128)
+    message: str = Field("", max_length=4096)
+    last_transition_time: str | None = None
+    observed_generation: int | None = None
+
+
+Conditions = Annotated[list[Condition], Field(max_length=16)]
+
+
+# ---------------------------------------------------------------- ForgeRun
+
+
+class ForgeRunSpec(Model):
+    """A bounded build-verify loop of one forge agent, run once in a Job."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            (
+                "!has(self.maxIterations) || self.maxIterations > 0",
+                "maxIterations must be greater than 0",
+            ),
+            ("self.source == oldSelf.source", "source is immutable once the run has been created"),
+            _immutable("agent"),
+            _immutable("maxIterations"),
+            _immutable("maxCost"),
+            _immutable("workspace"),
+            _immutable("image"),
+            _immutable("env"),
+            _immutable("secretRefs"),
+            (
+                "!has(oldSelf.stop) || !oldSelf.stop || (has(self.stop) && self.stop)",
+                "a stopped run cannot be resumed",
+            ),
+        )
+    )
+    source: Source
+    agent: str | None = Field(None, max_length=128, description="forge agent; default: the first")
+    max_iterations: int | None = Field(None, le=100000)
+    max_cost: DecimalStr | None = Field(None, description="cost limit in USD, a decimal string")
+    workspace: Storage | None = None
+    image: str | None = Field(None, max_length=512)
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
+    resources: Resources | None = None
+    env: list[EnvVar] | None = Field(None, max_length=64)
+    secret_refs: list[SecretRef] | None = Field(None, max_length=16)
+    active_deadline_seconds: int | None = Field(None, ge=1)
+    backoff_limit: int | None = Field(None, ge=0, le=100)
+    ttl_seconds_after_finished: int | None = Field(
+        None, ge=0, description="delete the ForgeRun (and its children) this long after it ends"
+    )
+    stop: bool | None = Field(None, description="true suspends the Job; the run ends Stopped")
+
+
+class ForgeProgressStatus(Model):
+    """What the in-pod reporter writes into status.progress."""
+
+    iteration: int | None = Field(None, ge=0)
+    max_iterations: int | None = Field(None, ge=0)
+    total_cost: DecimalStr | None = None
+    current_task: Short | None = None
+    outcome: Outcome | None = None
+    message: str | None = Field(None, max_length=4096)
+    update_time: str | None = None
+
+
+class ForgeRunChildren(Model):
+    program: str | None = Field(None, max_length=253, description="ConfigMap with program.neamb")
+    workspace: str | None = Field(None, max_length=253, description="PersistentVolumeClaim")
+    job: str | None = Field(None, max_length=253)
+    service_account: str | None = Field(None, max_length=253)
+
+
+class ForgeRunStatus(Model):
+    observed_generation: int | None = None
+    phase: Phase | None = None
+    agent: str | None = Field(None, max_length=128)
+    iteration: int | None = None
+    max_iterations: int | None = None
+    total_cost: DecimalStr | None = None
+    outcome: Outcome | None = None
+    message: str | None = Field(None, max_length=4096)
+    current_task: Short | None = None
+    start_time: str | None = None
+    completion_time: str | None = None
+    program_hash: str | None = Field(None, max_length=128)
+    children: ForgeRunChildren | None = None
+    progress: ForgeProgressStatus | None = None
+    conditions: Conditions | None = None
+
+
+# ---------------------------------------------------------------- ClawAgent
+
+
+class ClawAgentSpec(Model):
+    """A multi-turn assistant served by ``neam-api`` (Deployment + Service + sessions PVC)."""
+
+    source: Source
+    agents: list[Annotated[str, Field(max_length=128)]] | None = Field(
+        None, max_length=64, description="claw agents to serve; default: all"
+    )
+    replicas: int = Field(1, ge=0, le=100)
+    port: int = Field(8080, ge=1, le=65535)
+    image: str | None = Field(None, max_length=512)
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
+    resources: Resources | None = None
+    env: list[EnvVar] | None = Field(None, max_length=64)
+    secret_refs: list[SecretRef] | None = Field(None, max_length=16)
+    sessions: Storage | None = None
+
+
+class ClawAgentStatus(Model):
+    observed_generation: int | None = None
+    phase: Literal["Pending", "Ready", "Degraded", "Failed"] | None = None
+    replicas: int | None = None
+    ready_replicas: int | None = None
+    selector: str | None = Field(None, max_length=1024)
+    endpoint: str | None = Field(None, max_length=512)
+    agents: list[Annotated[str, Field(max_length=128)]] | None = Field(None, max_length=64)
+    message: str | None = Field(None, max_length=4096)
+    conditions: Conditions | None = None
+
+
+# ---------------------------------------------------------------- AgentDAG
+
+
+class DagNode(Model):
+    id: str = Field(max_length=63, pattern=DNS_LABEL)
+    agent: str = Field(max_length=128)
+    task: str | None = Field(None, max_length=8192)
+    depends_on: list[Annotated[str, Field(max_length=63)]] | None = Field(None, max_length=32)
+
+
+class AgentDAGSpec(Model):
+    """Agents run in dependency order in one Job; independent nodes run concurrently."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            (
+                "self.nodes.all(n, self.nodes.exists_one(m, m.id == n.id))",
+                "node ids must be unique",
+            ),
+            (
+                "self.nodes.all(n, !has(n.dependsOn) || "
+                "n.dependsOn.all(d, self.nodes.exists(m, m.id == d)))",
+                "dependsOn must name existing node ids",
+            ),
+            ("self.source == oldSelf.source", "source is immutable once the DAG has been created"),
+            ("self.nodes == oldSelf.nodes", "nodes are immutable once the DAG has been created"),
+        )
+    )
+    source: Source
+    nodes: list[DagNode] = Field(min_length=1, max_length=64)
+    parallelism: int = Field(4, ge=1, le=64)
+    image: str | None = Field(None, max_length=512)
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
+    resources: Resources | None = None
+    env: list[EnvVar] | None = Field(None, max_length=64)
+    secret_refs: list[SecretRef] | None = Field(None, max_length=16)
+    workspace: Storage | None = None
+    active_deadline_seconds: int | None = Field(None, ge=1)
+    backoff_limit: int | None = Field(None, ge=0, le=100)
+    ttl_seconds_after_finished: int | None = Field(None, ge=0)
+    stop: bool | None = None
+
+
+class DagNodeStatus(Model):
+    id: str = Field(max_length=63)
+    phase: Phase | None = None
+    outcome: str | None = Field(None, max_length=64)
+    message: str | None = Field(None, max_length=1024)
+    result: str | None = Field(None, max_length=1024, description="truncated; see resultsConfigMap")
+
+
+class AgentDAGStatus(Model):
+    observed_generation: int | None = None
+    phase: Phase | None = None
+    progress: str | None = Field(None, max_length=32, description="finished/total nodes, N/M")
+    nodes: list[DagNodeStatus] | None = Field(None, max_length=64)
+    results_config_map: str | None = Field(None, max_length=253)
+    message: str | None = Field(None, max_length=4096)
+    start_time: str | None = None
+    completion_time: str | None = None
+    conditions: Conditions | None = None
