@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .credentials import APIKey
-from .http import RequestPolicy, post_json
+from .http import RequestPolicy, post_json, safe_url
 from .pricing import ModelInfo, estimate_tokens
 from .types import ChatResponse, ToolCall, ToolSpec, Usage
 
@@ -87,7 +87,7 @@ class Provider(ABC):
         s = self.settings
         key = s.api_key.env_var if s.api_key else None
         name = type(self).__name__
-        return f"<{name} kind={s.kind} model={s.model} url={s.base_url} key_env={key}>"
+        return f"<{name} kind={s.kind} model={s.model} url={safe_url(s.base_url)} key_env={key}>"
 
     @abstractmethod
     def _reply(
