@@ -1,0 +1,74 @@
+"""Workspace checkpoints after every forge iteration: ``git``, ``snapshot`` or ``none``.
+
+``git`` initialises a repository in the workspace itself when it has none (even
+if the workspace sits inside another repository), stages everything and commits
+(``--allow-empty``, so every iteration has a commit). ``snapshot`` copies the
+workspace to ``.neam-forge/snapshots/iter-NNNN``. The runtime's own state
+directory is excluded from both.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from neam.agents.forge_state import STATE_DIR
+
+MODES = ("git", "snapshot", "none")
+_GIT_IDENTITY = [
+    "-c",
+    "user.name=neam-forge",
+    "-c",
+    "user.email=neam-forge@localhost",
+    "-c",
+    "commit.gpgsign=false",
+]
+
+
+class CheckpointError(RuntimeError):
+    pass
+
+
+def _git(workspace: Path, *args: str) -> str:
+    proc = subprocess.run(
+        ["git", "-C", str(workspace), *_GIT_IDENTITY, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise CheckpointError(f"git {args[0]} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc.stdout
+
+
+def git_commit(workspace: Path, message: str) -> None:
+    if not (workspace / ".git").exists():
+        _git(workspace, "init", "-q")
+        exclude = workspace / ".git" / "info" / "exclude"
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        with open(exclude, "a", encoding="utf-8") as fh:
+            fh.write(f"/{STATE_DIR}/\n")
+    _git(workspace, "add", "-A")
+    _git(workspace, "commit", "-q", "--allow-empty", "--no-verify", "-m", message)
+
+
+def snapshot(workspace: Path, iteration: int) -> Path:
+    target = workspace / STATE_DIR / "snapshots" / f"iter-{iteration:04d}"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(
+        workspace, target, symlinks=True, ignore=shutil.ignore_patterns(STATE_DIR, ".git")
+    )
+    return target
+
+
+def checkpoint(mode: str, workspace: Path, iteration: int, task: str) -> None:
+    """Records the workspace after ``iteration`` (which worked on ``task``)."""
+    if mode == "git":
+        short = " ".join(task.split())[:120]
+        git_commit(workspace, f"neam-forge: iteration {iteration}: {short}")
+    elif mode == "snapshot":
+        snapshot(workspace, iteration)
+    elif mode != "none":
+        raise CheckpointError(f"unknown checkpoint mode {mode!r}; use one of {MODES}")

@@ -1,0 +1,160 @@
+"""Claw agent turns: sessions, history limits, idle reset, guards, memory, compaction."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from neam.agents import compaction
+from neam.agents.guards import GuardBlocked, GuardPipeline
+from neam.agents.memory import MemoryIndex
+from neam.agents.sessions import DEFAULT_MAX_HISTORY_TURNS, Session, SessionStore
+from neam.agents.tools import SkillExecutor, run_tool_loop
+from neam.providers import ToolSpec
+
+MEMORY_RESULTS = 3
+
+
+@dataclass
+class ClawSettings:
+    """A claw agent's session-related settings, read from its config."""
+
+    system: str
+    max_history_turns: int
+    idle_reset_minutes: float | None
+    compaction: str
+    search: str | None
+    temperature: float | None
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ClawSettings:
+        session = config.get("session") or {}
+        memory = config.get("semantic_memory") or {}
+        idle = session.get("idle_reset_minutes")
+        return cls(
+            system=str(config.get("system") or ""),
+            max_history_turns=int(session.get("max_history_turns") or DEFAULT_MAX_HISTORY_TURNS),
+            idle_reset_minutes=float(idle) if idle else None,
+            compaction=str(session.get("compaction") or "manual"),
+            search=memory.get("search") if memory else None,
+            temperature=config.get("temperature"),
+        )
+
+
+class ClawAgent:
+    """One claw agent; thread-safe (each session is serialised by the store's lock)."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: ClawSettings,
+        *,
+        provider: Any,
+        tools: list[ToolSpec],
+        executor: SkillExecutor,
+        guards: GuardPipeline,
+        store: SessionStore,
+        workspace: Path,
+        memory: MemoryIndex,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.provider = provider
+        self.tools = tools
+        self.executor = executor
+        self.guards = guards
+        self.store = store
+        self.workspace = workspace
+        self.memory = memory
+
+    def _open(self, key: str):
+        return self.store.open(self.name, key, self.settings.max_history_turns)
+
+    def ask(self, key: str, message: str) -> str:
+        with self._open(key) as session:
+            self._idle_reset(session)
+            try:
+                text = str(self.guards.apply("input", message))
+            except GuardBlocked as exc:
+                return self._record(session, message, f"[{exc}]", [], blocked=True)
+            messages = self._messages(session, text)
+            if self.settings.compaction == "auto" and compaction.needs_auto_compaction(
+                messages, self.provider.context_window
+            ):
+                self._compact(session)
+                messages = self._messages(session, text)
+            result = run_tool_loop(
+                self.provider,
+                messages,
+                self.tools,
+                self.executor,
+                temperature=self.settings.temperature,
+            )
+            try:
+                reply = str(self.guards.apply("output", result.text))
+            except GuardBlocked as exc:
+                return self._record(session, text, f"[{exc}]", result.calls, blocked=True)
+            return self._record(session, text, reply, result.calls, cost=str(result.cost))
+
+    def _record(
+        self, session: Session, user: str, reply: str, calls: list[dict[str, Any]], **extra: Any
+    ) -> str:
+        self.store.append_turn(session, {"user": user, "assistant": reply, "tools": calls, **extra})
+        return reply
+
+    def _idle_reset(self, session: Session) -> None:
+        idle = self.settings.idle_reset_minutes
+        if idle and session.last_ts is not None and time.time() - session.last_ts > idle * 60:
+            self.store.archive(session)
+
+    def _messages(self, session: Session, text: str) -> list[dict[str, Any]]:
+        system = self.settings.system
+        if self.settings.search:
+            hits = self.memory.search(text, self.settings.search, MEMORY_RESULTS)
+            if hits:
+                system += "\n\nRelevant memory:\n" + "\n".join(
+                    f"[{hit['path']}] {hit['text']}" for hit in hits
+                )
+        messages: list[dict[str, Any]] = [{"role": "system", "content": system}]
+        if session.summary:
+            messages.append(
+                {
+                    "role": "system",
+                    "content": "Summary of the earlier conversation:\n" + session.summary,
+                }
+            )
+        for turn in session.history():
+            if turn.get("blocked"):
+                continue
+            messages.append({"role": "user", "content": str(turn.get("user", ""))})
+            messages.append({"role": "assistant", "content": str(turn.get("assistant", ""))})
+        messages.append({"role": "user", "content": text})
+        return messages
+
+    def reset(self, key: str) -> None:
+        with self._open(key) as session:
+            self.store.archive(session)
+
+    def compact(self, key: str) -> dict[str, int]:
+        with self._open(key) as session:
+            return self._compact(session)
+
+    def _compact(self, session: Session) -> dict[str, int]:
+        turns = self.store.read_turns(session)
+        before = len(turns)
+        keep = compaction.keep_count(self.settings.max_history_turns)
+        if before <= keep:
+            return {"turns_before": before, "turns_after": before, "summary_length": 0}
+        old, kept = turns[:-keep], turns[-keep:]
+        summary = compaction.summarize(session.summary, old)
+        compaction.flush_to_memory(
+            self.workspace, session.key, compaction.durable_facts(old), summary
+        )
+        self.store.rewrite(session, summary, len(old), kept)
+        return {"turns_before": before, "turns_after": len(kept), "summary_length": len(summary)}
+
+    def history(self, key: str) -> list[dict[str, Any]]:
+        with self._open(key) as session:
+            return session.history()

@@ -1,0 +1,82 @@
+"""Session compaction: summarise old turns, keep recent ones, flush facts to MEMORY.md.
+
+The summary and the durable facts are extracted locally and deterministically
+(no extra LLM call, so compaction costs nothing and never fails on a provider):
+
+- the summary lists, per old turn, the start of the user's message and of the
+  reply, bounded to :data:`MAX_SUMMARY_CHARS`;
+- durable facts are the user's sentences that state something lasting about
+  them or ask to be remembered ("my name is", "I prefer", "remember", ...).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+AUTO_THRESHOLD = 0.8
+KEEP_TURNS = 10
+MAX_SUMMARY_CHARS = 2000
+_FACT = re.compile(
+    r"\b(my name is|call me|i am|i'm|i prefer|i like|i use|i work|i live|my \w+ is|"
+    r"remember|always|never|don't forget|please note)\b",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def estimate_tokens(messages: list[dict[str, Any]]) -> int:
+    """A provider-neutral token estimate: about four characters per token."""
+    return sum(len(str(m.get("content") or "")) for m in messages) // 4 + 4 * len(messages)
+
+
+def needs_auto_compaction(messages: list[dict[str, Any]], context_window: int) -> bool:
+    return context_window > 0 and estimate_tokens(messages) >= AUTO_THRESHOLD * context_window
+
+
+def keep_count(max_history_turns: int) -> int:
+    """How many recent turns survive compaction."""
+    return max(1, min(KEEP_TURNS, max_history_turns // 2 or 1))
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def summarize(previous: str | None, turns: list[dict[str, Any]]) -> str:
+    """A bounded summary of ``turns``, continuing an earlier summary if any."""
+    lines = [f"Earlier summary: {_clip(previous, 600)}"] if previous else []
+    lines.append(f"{len(turns)} earlier turns:")
+    for turn in turns:
+        lines.append(
+            f"- user: {_clip(turn.get('user', ''), 80)} / reply: "
+            f"{_clip(turn.get('assistant', ''), 80)}"
+        )
+    text = "\n".join(lines)
+    return text if len(text) <= MAX_SUMMARY_CHARS else text[: MAX_SUMMARY_CHARS - 1] + "…"
+
+
+def durable_facts(turns: list[dict[str, Any]]) -> list[str]:
+    facts: list[str] = []
+    for turn in turns:
+        for sentence in _SENTENCE.split(str(turn.get("user", ""))):
+            sentence = _clip(sentence.strip(), 300)
+            if sentence and _FACT.search(sentence) and sentence not in facts:
+                facts.append(sentence)
+    return facts
+
+
+def flush_to_memory(workspace: Path, key: str, facts: list[str], summary: str) -> Path:
+    """Appends a dated section with the facts and the summary to ``MEMORY.md``."""
+    workspace.mkdir(parents=True, exist_ok=True)
+    path = workspace / "MEMORY.md"
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    body = [f"\n## Session {key} (compacted {stamp})\n"]
+    body += [f"- {fact}\n" for fact in facts] or ["- (no durable facts found)\n"]
+    body.append("\n" + summary + "\n")
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("".join(body))
+    return path

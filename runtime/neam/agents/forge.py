@@ -1,0 +1,262 @@
+"""The forge build-verify loop.
+
+Per iteration: build the prompt (system, current plan task, progress so far,
+learnings, last verify feedback), let the model work with the agent's skills as
+tools (bounded multi-step tool calling), call ``verify(ctx)``, record progress
+and learnings (JSONL), persist the state and checkpoint the workspace.
+Limits are checked before an iteration starts, against the persisted totals,
+so they hold across restarts. A stop request ends the run after the current
+iteration.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from neam.agents import forge_state, jsonl
+from neam.agents.checkpoint import CheckpointError, checkpoint
+from neam.agents.forge_state import STATE_DIR, ForgeState
+from neam.agents.results import RUNNING, ForgeProgress, ForgeResult
+from neam.agents.tools import run_tool_loop
+from neam.agents.verify import ABORT, PASS, classify
+from neam.lang import NeamRuntimeError
+from neam.providers import ProviderError, ToolCall, ToolSpec
+
+DEFAULT_MAX_ITERATIONS = 25
+NO_PLAN_TASK = "Complete the goal described in the system prompt."
+PROMPT_HISTORY = 20
+_BULLET = re.compile(r"^\s*(?:[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)")
+
+
+@dataclass(frozen=True)
+class ForgeSpec:
+    """A forge agent's settings after overrides and path resolution."""
+
+    agent: str
+    system: str
+    workspace: Path
+    max_iterations: int
+    max_cost: Decimal | None
+    checkpoint: str
+    plan_file: str | None
+    progress_file: str | None
+    learnings_file: str | None
+    temperature: float | None = None
+
+    def file(self, configured: str | None, kind: str) -> Path:
+        """A workspace file; the hidden state directory holds it when not configured."""
+        if configured:
+            return self.workspace / configured
+        return self.workspace / STATE_DIR / f"{self.agent}.{kind}.jsonl"
+
+
+def read_plan(path: Path | None) -> list[str]:
+    """One task per non-blank line; Markdown headings skipped, list markers stripped."""
+    if path is None or not path.is_file():
+        return [NO_PLAN_TASK]
+    tasks = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        tasks.append(_BULLET.sub("", line).strip())
+    return tasks or [NO_PLAN_TASK]
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class ForgeLoop:
+    def __init__(
+        self,
+        spec: ForgeSpec,
+        *,
+        provider: Any,
+        tools: list[ToolSpec],
+        execute: Callable[[ToolCall], str],
+        verify: Callable[[dict[str, Any]], Any],
+        stop: threading.Event | None = None,
+        on_progress: Callable[[ForgeProgress], None] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.provider = provider
+        self.tools = tools
+        self.execute = execute
+        self.verify = verify
+        self.stop = stop or threading.Event()
+        self.on_progress = on_progress
+        self.progress_path = spec.file(spec.progress_file, "progress")
+        self.learnings_path = spec.file(spec.learnings_file, "learnings")
+        self.plan_path = spec.workspace / spec.plan_file if spec.plan_file else None
+
+    # -- persistence -----------------------------------------------------------------
+
+    def _save(self, state: ForgeState) -> None:
+        forge_state.save(self.spec.workspace, self.spec.agent, state)
+
+    def _report(self, state: ForgeState) -> None:
+        if self.on_progress is not None:
+            self.on_progress(
+                ForgeProgress(
+                    iteration=state.iteration,
+                    max_iterations=self.spec.max_iterations,
+                    total_cost=state.total_cost,
+                    current_task=state.current_task,
+                    outcome=state.outcome,
+                    message=state.message,
+                )
+            )
+
+    def _finish(self, state: ForgeState, outcome: str, message: str) -> ForgeResult:
+        state.outcome, state.message = outcome, message
+        self._save(state)
+        self._report(state)
+        return ForgeResult(outcome, state.iteration, state.total_cost, message)
+
+    # -- the loop --------------------------------------------------------------------
+
+    def run(self) -> ForgeResult:
+        spec = self.spec
+        spec.workspace.mkdir(parents=True, exist_ok=True)
+        state = forge_state.load(spec.workspace, spec.agent)
+        tasks = read_plan(self.plan_path)
+        if state.outcome == "completed" and state.task_index >= len(tasks):
+            return ForgeResult("completed", state.iteration, state.total_cost, state.message)
+        state.outcome, state.message = RUNNING, ""
+        try:
+            while True:
+                tasks = read_plan(self.plan_path)
+                if state.task_index >= len(tasks):
+                    return self._finish(state, "completed", "All tasks completed")
+                if spec.max_cost is not None and state.total_cost >= spec.max_cost:
+                    return self._finish(
+                        state,
+                        "cost_limit",
+                        f"Cost limit reached: ${state.total_cost} of ${spec.max_cost} spent",
+                    )
+                if state.iteration >= spec.max_iterations:
+                    return self._finish(
+                        state,
+                        "iteration_limit",
+                        f"Reached max_iterations ({spec.max_iterations}) with task "
+                        f"{state.task_index + 1}/{len(tasks)} unfinished",
+                    )
+                if self.stop.is_set():
+                    return self._stopped(state)
+                verdict = self._iterate(state, tasks)
+                if verdict == ABORT:
+                    return self._finish(
+                        state,
+                        "aborted",
+                        f"Aborted by verify at iteration {state.iteration}: {state.feedback}",
+                    )
+                if state.task_index >= len(tasks):
+                    return self._finish(state, "completed", "All tasks completed")
+                if self.stop.is_set():
+                    return self._stopped(state)
+        except (ProviderError, NeamRuntimeError, CheckpointError, OSError) as exc:
+            return self._finish(state, "error", f"iteration {state.iteration}: {exc}")
+
+    def _stopped(self, state: ForgeState) -> ForgeResult:
+        return self._finish(
+            state, "aborted", f"Stopped by request after iteration {state.iteration}"
+        )
+
+    def _iterate(self, state: ForgeState, tasks: list[str]) -> str:
+        spec = self.spec
+        task = tasks[state.task_index]
+        state.iteration += 1
+        state.current_task = task
+        self._save(state)  # an interrupted iteration still counts against the budget
+
+        def spent(cost: Decimal) -> None:
+            state.total_cost += cost
+            self._save(state)
+
+        messages = [
+            {"role": "system", "content": spec.system},
+            {"role": "user", "content": self._prompt(state, tasks)},
+        ]
+        reply = run_tool_loop(
+            self.provider,
+            messages,
+            self.tools,
+            self.execute,
+            temperature=spec.temperature,
+            on_cost=spent,
+        )
+        verdict = classify(
+            self.verify(
+                {
+                    "iteration": state.iteration,
+                    "current_task": task,
+                    "feedback": state.feedback,
+                    "total_cost": float(state.total_cost),
+                    "workspace": str(spec.workspace),
+                    "response": reply.text,
+                }
+            )
+        )
+        now = time.time()
+        jsonl.append(
+            self.progress_path,
+            {
+                "ts": now,
+                "iteration": state.iteration,
+                "task": task,
+                "verdict": verdict.kind,
+                "feedback": verdict.feedback,
+                "cost": str(reply.cost),
+                "tool_calls": [c["name"] for c in reply.calls],
+                "response": _clip(reply.text, 1000),
+            },
+        )
+        if verdict.kind != PASS:
+            jsonl.append(
+                self.learnings_path,
+                {
+                    "ts": now,
+                    "iteration": state.iteration,
+                    "task": task,
+                    "learning": verdict.feedback,
+                },
+            )
+        if verdict.kind == PASS:
+            state.task_index += 1
+            state.feedback = ""
+        else:
+            state.feedback = verdict.feedback
+        state.message = f"iteration {state.iteration}: {verdict.kind}"
+        self._save(state)
+        checkpoint(spec.checkpoint, spec.workspace, state.iteration, task)
+        self._report(state)
+        return verdict.kind
+
+    def _prompt(self, state: ForgeState, tasks: list[str]) -> str:
+        progress = jsonl.read_tail(self.progress_path, PROMPT_HISTORY)
+        learnings = jsonl.read_tail(self.learnings_path, PROMPT_HISTORY)
+        lines = [
+            f"## Task {state.task_index + 1} of {len(tasks)}",
+            tasks[state.task_index],
+            "",
+            "## Progress so far",
+        ]
+        lines += [
+            f"- iteration {p.get('iteration')} ({_clip(str(p.get('task', '')), 80)}): "
+            f"{p.get('verdict')}"
+            + (f" — {_clip(str(p['feedback']), 200)}" if p.get("feedback") else "")
+            for p in progress
+        ] or ["(nothing yet)"]
+        lines += ["", "## Learnings"]
+        lines += [f"- {_clip(str(entry.get('learning', '')), 300)}" for entry in learnings] or [
+            "(none yet)"
+        ]
+        lines += ["", "## Feedback from the last verification", state.feedback or "(none)"]
+        return "\n".join(lines)

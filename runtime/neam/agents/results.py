@@ -1,0 +1,38 @@
+"""Values reported by forge runs: per-iteration progress and the final result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+OUTCOMES = ("completed", "aborted", "cost_limit", "iteration_limit", "error")
+RUNNING = "running"
+
+
+@dataclass(frozen=True)
+class ForgeProgress:
+    """Sent after every iteration (``outcome`` is ``"running"``) and once at the end."""
+
+    iteration: int
+    max_iterations: int
+    total_cost: Decimal
+    current_task: str
+    outcome: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ForgeResult:
+    outcome: str
+    iterations: int
+    total_cost: Decimal
+    message: str
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "iterations": self.iterations,
+            "total_cost": float(self.total_cost),
+            "message": self.message,
+        }

@@ -1,0 +1,396 @@
+"""``AgentRuntime``: the facade the CLIs, the API server and the interpreter use.
+
+It resolves agents of a checked :class:`~neam.lang.Program`, builds their
+providers, tools, guards and workspaces, and runs claw turns, plain agent
+calls, forge loops, ``spawn`` and ``dag_execute``. Paths:
+
+- an agent's ``workspace`` that is relative resolves under ``workspace_dir``
+  (``NEAM_WORKSPACE_DIR``, default: the current directory); without one the
+  agent gets ``<workspace_dir>/<agent>``;
+- claw sessions live in ``<sessions_dir>/<agent>/<key>.jsonl``
+  (``NEAM_SESSIONS_DIR``, default ``<workspace_dir>/sessions``);
+- a relative ``scripted_file`` is looked up in the current directory, then next
+  to the program file.
+
+Skills, guards and verify functions run in interpreters owned by the runtime:
+one per thread and workspace, so parallel sessions never share one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from neam.agents.claw import ClawAgent, ClawSettings
+from neam.agents.forge import DEFAULT_MAX_ITERATIONS, ForgeLoop, ForgeSpec
+from neam.agents.guards import GuardBlocked, GuardPipeline
+from neam.agents.memory import MemoryIndex
+from neam.agents.names import check_component
+from neam.agents.results import ForgeProgress, ForgeResult
+from neam.agents.sessions import SessionStore
+from neam.agents.tools import SkillExecutor, run_tool_loop, tool_spec
+from neam.lang import Interpreter, load_program
+from neam.orchestration.dag import dag_execute
+from neam.orchestration.spawn import spawn
+from neam.providers import get_provider
+
+__all__ = [
+    "AgentNotFoundError",
+    "AgentRuntime",
+    "ForgeBusyError",
+    "ForgeProgress",
+    "ForgeResult",
+    "RuntimeHost",
+    "default_dirs",
+]
+
+DEFAULT_MAX_COST = Decimal("10.0")
+
+
+class AgentNotFoundError(LookupError):
+    def __init__(self, name: str, kind: str = "") -> None:
+        detail = f" (not a {kind} agent)" if kind else ""
+        super().__init__(f"Agent not found: {name}{detail}")
+        self.name = name
+
+
+class ForgeBusyError(RuntimeError):
+    """A forge loop for this agent and workspace is already running in this process."""
+
+
+def default_dirs(env: Mapping[str, str] = os.environ) -> dict[str, Path]:
+    """``sessions_dir`` and ``workspace_dir`` from the environment (see module doc)."""
+    workspace = Path(env.get("NEAM_WORKSPACE_DIR") or os.getcwd())
+    sessions = Path(env.get("NEAM_SESSIONS_DIR") or workspace / "sessions")
+    return {"sessions_dir": sessions, "workspace_dir": workspace}
+
+
+def _stderr_emit(value: Any) -> None:
+    print(value, file=sys.stderr, flush=True)
+
+
+class AgentRuntime:
+    """Runs the agents of one program. Thread-safe; the API is synchronous."""
+
+    def __init__(
+        self,
+        program: Any,
+        *,
+        sessions_dir: Path,
+        workspace_dir: Path,
+        env: Mapping[str, str] = os.environ,
+        emit: Callable[[Any], None] | None = None,
+    ) -> None:
+        self.program = program
+        self.sessions_dir = Path(sessions_dir).absolute()
+        self.workspace_dir = Path(workspace_dir).absolute()
+        self.env = env
+        self.emit = emit or _stderr_emit
+        self.store = SessionStore(self.sessions_dir)
+        self.host = RuntimeHost(self)
+        self._lock = threading.Lock()
+        self._providers: dict[str, Any] = {}
+        self._claws: dict[str, ClawAgent] = {}
+        self._memories: dict[Path, MemoryIndex] = {}
+        self._forge_locks: dict[tuple[str, Path], threading.Lock] = {}
+        self._local = threading.local()
+
+    @classmethod
+    def load(cls, path: str | Path, **kwargs: Any) -> AgentRuntime:
+        """A runtime for a ``.neam`` or ``.neamb`` file."""
+        return cls(load_program(Path(path)), **kwargs)
+
+    # -- resolution ------------------------------------------------------------------
+
+    def decl(self, name: str, kind: str | None = None) -> Any:
+        """An agent declaration (any kind, resolved claw -> forge -> plain, or one kind)."""
+        table = {
+            None: None,
+            "claw": self.program.claw_agents,
+            "forge": self.program.forge_agents,
+            "agent": self.program.agents,
+        }[kind]
+        found = self.program.agent(name) if table is None else table.get(name)
+        if found is None:
+            raise AgentNotFoundError(name, kind or "")
+        return found
+
+    def workspace(self, decl: Any, override: str | Path | None = None) -> Path:
+        if override is not None:
+            return Path(override).absolute()
+        configured = decl.config.get("workspace")
+        if not configured:
+            return self.workspace_dir / check_component(decl.name, "agent name")
+        path = Path(str(configured))
+        return path if path.is_absolute() else self.workspace_dir / path
+
+    def provider(self, decl: Any) -> Any:
+        with self._lock:
+            provider = self._providers.get(decl.name)
+            if provider is None:
+                provider = get_provider(self._provider_config(decl), env=self.env)
+                self._providers[decl.name] = provider
+            return provider
+
+    def _provider_config(self, decl: Any) -> dict[str, Any]:
+        config = dict(decl.config)
+        config["name"] = decl.name
+        scripted = config.get("scripted_file")
+        if scripted and not Path(scripted).is_absolute() and not Path(scripted).exists():
+            beside = Path(self.program.filename).parent / scripted
+            if beside.exists():
+                config["scripted_file"] = str(beside)
+        return config
+
+    def interpreter(self, workspace: Path) -> Any:
+        """This thread's interpreter for ``workspace`` (created on first use)."""
+        cache: dict[Path, Any] | None = getattr(self._local, "interpreters", None)
+        if cache is None:
+            cache = self._local.interpreters = {}
+        interp = cache.get(workspace)
+        if interp is None:
+            workspace.mkdir(parents=True, exist_ok=True)
+            interp = Interpreter(self.program, host=self.host, workspace=workspace, emit=self.emit)
+            cache[workspace] = interp
+        return interp
+
+    def _guards(self, decl: Any, workspace: Path) -> GuardPipeline:
+        names = self.program.resolve_guards(list(decl.config.get("guards") or []))
+        guards = [(g, set(self.program.guards[g].handlers)) for g in names]
+        return GuardPipeline(
+            guards, lambda g, h, v: self.interpreter(workspace).call_guard(g, h, v)
+        )
+
+    def _skills(self, decl: Any, workspace: Path, guards: GuardPipeline) -> tuple[list, Any]:
+        names = list(decl.config.get("skills") or [])
+        tools = [tool_spec(self.program.skills[name]) for name in names]
+        executor = SkillExecutor(
+            names, lambda n, a: self.interpreter(workspace).call_skill(n, a), guards
+        )
+        return tools, executor
+
+    def memory(self, workspace: Path) -> MemoryIndex:
+        with self._lock:
+            return self._memories.setdefault(workspace, MemoryIndex(workspace))
+
+    # -- claw agents -----------------------------------------------------------------
+
+    def claw(self, agent: str) -> ClawAgent:
+        with self._lock:
+            claw = self._claws.get(agent)
+        if claw is not None:
+            return claw
+        decl = self.decl(check_component(agent, "agent name"), "claw")
+        workspace = self.workspace(decl)
+        guards = self._guards(decl, workspace)
+        tools, executor = self._skills(decl, workspace, guards)
+        claw = ClawAgent(
+            decl.name,
+            ClawSettings.from_config(decl.config),
+            provider=self.provider(decl),
+            tools=tools,
+            executor=executor,
+            guards=guards,
+            store=self.store,
+            workspace=workspace,
+            memory=self.memory(workspace),
+        )
+        with self._lock:
+            return self._claws.setdefault(agent, claw)
+
+    def ask(self, agent: str, session_key: str, message: str) -> str:
+        """One claw turn in session ``session_key``."""
+        return self.claw(agent).ask(check_component(session_key, "session key"), message)
+
+    def reset_session(self, agent: str, session_key: str) -> None:
+        self.claw(agent).reset(check_component(session_key, "session key"))
+
+    def compact(self, agent: str, session_key: str | None = None) -> dict[str, int]:
+        """Compacts one session, or every session of the agent (totals are summed)."""
+        claw = self.claw(agent)
+        keys = [session_key] if session_key is not None else self.store.keys(agent)
+        total = {"turns_before": 0, "turns_after": 0, "summary_length": 0}
+        for key in keys:
+            for field, value in claw.compact(check_component(key, "session key")).items():
+                total[field] += value
+        return total
+
+    def session_count(self, agent: str) -> int:
+        self.decl(agent, "claw")
+        return self.store.count(agent)
+
+    def session_history(self, agent: str, session_key: str) -> list[dict[str, Any]]:
+        return self.claw(agent).history(check_component(session_key, "session key"))
+
+    # -- plain agents and single turns -----------------------------------------------
+
+    def ask_agent(self, agent: str, query: str) -> str:
+        """A plain agent call: guards, skills as tools, no session."""
+        decl = self.decl(agent, "agent")
+        workspace = self.workspace(decl)
+        guards = self._guards(decl, workspace)
+        tools, executor = self._skills(decl, workspace, guards)
+        try:
+            text = str(guards.apply("input", query))
+            messages = [
+                {"role": "system", "content": str(decl.config.get("system") or "")},
+                {"role": "user", "content": text},
+            ]
+            result = run_tool_loop(
+                self.provider(decl),
+                messages,
+                tools,
+                executor,
+                temperature=decl.config.get("temperature"),
+            )
+            return str(guards.apply("output", result.text))
+        except GuardBlocked as exc:
+            return f"[{exc}]"
+
+    def single_turn(self, agent: str, task: str) -> tuple[Any, str, Decimal]:
+        """One LLM call with the agent's system prompt and no tools (``spawn``).
+
+        Returns the declaration, the reply text and its cost.
+        """
+        decl = self.decl(agent)
+        messages = [
+            {"role": "system", "content": str(decl.config.get("system") or "")},
+            {"role": "user", "content": task},
+        ]
+        response = self.provider(decl).chat(
+            messages, tools=None, temperature=decl.config.get("temperature")
+        )
+        return decl, response.text or "", response.cost
+
+    def memory_search(self, agent: str, query: str, limit: int = 5) -> list[dict[str, Any]]:
+        decl = self.decl(agent)
+        mode = (decl.config.get("semantic_memory") or {}).get("search") or "hybrid"
+        return self.memory(self.workspace(decl)).search(query, mode, limit)
+
+    # -- forge agents ----------------------------------------------------------------
+
+    def forge_spec(
+        self,
+        agent: str,
+        *,
+        max_iterations: int | None = None,
+        max_cost: float | Decimal | None = None,
+        workspace: str | Path | None = None,
+    ) -> ForgeSpec:
+        """The effective settings of a forge agent after overrides."""
+        decl = self.decl(agent, "forge")
+        config = decl.config
+        loop = config.get("loop") or {}
+        cost = max_cost if max_cost is not None else loop.get("max_cost", DEFAULT_MAX_COST)
+        return ForgeSpec(
+            agent=check_component(decl.name, "agent name"),
+            system=str(config.get("system") or ""),
+            workspace=self.workspace(decl, workspace),
+            max_iterations=int(
+                max_iterations
+                if max_iterations is not None
+                else loop.get("max_iterations") or DEFAULT_MAX_ITERATIONS
+            ),
+            max_cost=None if cost is None else Decimal(str(cost)),
+            checkpoint=str(config.get("checkpoint") or "none"),
+            plan_file=loop.get("plan_file"),
+            progress_file=loop.get("progress_file"),
+            learnings_file=loop.get("learnings_file"),
+            temperature=config.get("temperature"),
+        )
+
+    def run_forge(
+        self,
+        agent: str,
+        *,
+        max_iterations: int | None = None,
+        max_cost: float | Decimal | None = None,
+        workspace: str | Path | None = None,
+        stop: threading.Event | None = None,
+        on_progress: Callable[[ForgeProgress], None] | None = None,
+    ) -> ForgeResult:
+        """Runs (or resumes) a forge loop to an outcome; blocks until it ends."""
+        spec = self.forge_spec(
+            agent, max_iterations=max_iterations, max_cost=max_cost, workspace=workspace
+        )
+        decl = self.decl(agent, "forge")
+        guards = self._guards(decl, spec.workspace)
+        tools, executor = self._skills(decl, spec.workspace, guards)
+        verify_name = decl.config.get("verify")
+
+        def verify(ctx: dict[str, Any]) -> Any:
+            if not verify_name:
+                return True
+            return self.interpreter(spec.workspace).call_function(verify_name, [ctx])
+
+        with self._lock:
+            busy = self._forge_locks.setdefault((spec.agent, spec.workspace), threading.Lock())
+        if not busy.acquire(blocking=False):
+            raise ForgeBusyError(f"forge agent {agent} is already running in {spec.workspace}")
+        try:
+            spec.workspace.mkdir(parents=True, exist_ok=True)
+            loop = ForgeLoop(
+                spec,
+                provider=self.provider(decl),
+                tools=tools,
+                execute=executor,
+                verify=verify,
+                stop=stop,
+                on_progress=on_progress,
+            )
+            return loop.run()
+        finally:
+            busy.release()
+
+    # -- orchestration ---------------------------------------------------------------
+
+    def spawn(self, agent: str, task: str) -> Any:
+        return spawn(self, agent, task)
+
+    def dag_execute(
+        self,
+        nodes: list[dict[str, Any]],
+        parallelism: int = 4,
+        on_node: Callable[[str, str, Any], None] | None = None,
+    ) -> dict[str, Any]:
+        return dag_execute(self, nodes, parallelism=parallelism, on_node=on_node)
+
+
+class RuntimeHost:
+    """The :class:`neam.lang.host.AgentHost` view of a runtime, for interpreters.
+
+    ``AgentHost.ask`` takes ``(agent, message, session_key)`` while the runtime's
+    claw API takes ``(agent, session_key, message)``; this adapter maps one onto
+    the other so the interpreter's calls reach the same code.
+    """
+
+    def __init__(self, runtime: AgentRuntime) -> None:
+        self._rt = runtime
+
+    def ask(self, agent: str, message: str, session_key: str | None = None) -> str:
+        decl = self._rt.decl(agent)
+        if decl.kind == "claw":
+            return self._rt.ask(agent, session_key or "default", message)
+        if decl.kind == "forge":
+            return self._rt.single_turn(agent, message)[1]
+        return self._rt.ask_agent(agent, message)
+
+    def run(self, agent: str) -> dict[str, Any]:
+        return self._rt.run_forge(agent).to_json_dict()
+
+    def spawn(self, agent: str, task: str) -> Any:
+        return self._rt.spawn(agent, task)
+
+    def dag_execute(self, nodes: list[dict[str, Any]]) -> dict[str, Any]:
+        return self._rt.dag_execute(nodes)
+
+    def memory_search(self, agent: str, query: str, limit: int = 5) -> list[dict[str, Any]]:
+        return self._rt.memory_search(agent, query, limit)
+
+    def session_history(self, agent: str, session_key: str) -> list[dict[str, Any]]:
+        return self._rt.session_history(agent, session_key)

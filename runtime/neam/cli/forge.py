@@ -1,0 +1,200 @@
+"""``neam-forge``: run one forge agent of a program from the command line.
+
+Prints the outcome as one line of JSON on stdout (``outcome``, ``iterations``,
+``total_cost``, ``message``); details go to stderr with ``--verbose``. Exit code
+0 when the loop completed, 1 otherwise (compile errors, unknown agent, any other
+outcome). SIGTERM (and SIGINT) finish the current iteration, then end the run
+``aborted``. Inside a pod, progress also goes to the status reporter from
+``neam.report.reporter_from_env`` and the outcome to
+``$NEAM_TERMINATION_MESSAGE_PATH``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from neam.agents.results import ForgeProgress, ForgeResult
+from neam.agents.runtime import AgentRuntime, default_dirs
+from neam.lang import NeamCompileError, load_program
+from neam.providers import ProviderError
+
+PREFIX = "[neam-forge]"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="neam-forge",
+        description="Run a forge agent's build-verify loop and print the outcome as JSON.",
+    )
+    parser.add_argument(
+        "--agent",
+        required=True,
+        metavar="FILE",
+        help="program with forge agent(s): .neam or .neamb",
+    )
+    parser.add_argument("--name", help="forge agent to run (default: the first one declared)")
+    parser.add_argument("--workspace", metavar="DIR", help="override the agent's workspace")
+    parser.add_argument(
+        "--max-iterations", type=_positive_int, metavar="N", help="override max_iterations"
+    )
+    parser.add_argument(
+        "--max-cost", type=_cost, metavar="USD", help="override max_cost (US dollars)"
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="print compilation and loop details to stderr"
+    )
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _cost(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError("must be a non-negative number")
+    return value
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+class Output:
+    """Writes the final JSON line (and the termination message) exactly once."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.termination_path = env.get("NEAM_TERMINATION_MESSAGE_PATH")
+
+    def finish(self, result: ForgeResult) -> int:
+        line = json.dumps(result.to_json_dict())
+        print(line, flush=True)
+        if self.termination_path:
+            try:
+                Path(self.termination_path).write_text(line + "\n", encoding="utf-8")
+            except OSError as exc:
+                print(f"{PREFIX} cannot write termination message: {exc}", file=sys.stderr)
+        return 0 if result.outcome == "completed" else 1
+
+
+def _error(message: str) -> ForgeResult:
+    return ForgeResult("error", 0, Decimal(0), message)
+
+
+def _reporter() -> Callable[[ForgeProgress], None] | None:
+    try:
+        from neam.report import reporter_from_env
+    except ImportError:
+        return None
+    return reporter_from_env()
+
+
+def _chain(*callbacks: Callable[[ForgeProgress], None] | None) -> Callable[[ForgeProgress], None]:
+    """Calls each callback; a failing one is reported on stderr and never stops the loop."""
+    active = [c for c in callbacks if c is not None]
+
+    def call(progress: ForgeProgress) -> None:
+        for callback in active:
+            try:
+                callback(progress)
+            except Exception as exc:  # a reporter must never kill the loop
+                print(f"{PREFIX} progress callback failed: {exc}", file=sys.stderr, flush=True)
+
+    return call
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    env = dict(os.environ)
+    out = Output(env)
+    log: Callable[[str], None] = (
+        (lambda text: print(f"{PREFIX} {text}", file=sys.stderr, flush=True))
+        if args.verbose
+        else (lambda text: None)
+    )
+    log(f"Compiling {args.agent}...")
+    try:
+        program = load_program(Path(args.agent))
+    except NeamCompileError as exc:
+        print(str(exc), file=sys.stderr, flush=True)
+        return out.finish(_error(f"compilation failed: {args.agent}"))
+    except OSError as exc:
+        print(f"{PREFIX} cannot read {args.agent}: {exc.strerror}", file=sys.stderr)
+        return out.finish(_error(f"cannot read {args.agent}: {exc.strerror}"))
+    log(
+        f"Registered {_plural(len(program.skills), 'skill')}, "
+        f"{_plural(len(program.guards), 'guard')}, {_plural(len(program.channels), 'channel')}"
+    )
+    if not program.forge_agents:
+        return out.finish(_error(f"no forge agent in {args.agent}"))
+    name = args.name or next(iter(program.forge_agents))
+    if name not in program.forge_agents:
+        return out.finish(_error(f"Agent not found: {name} (no forge agent of that name)"))
+    log(f"Found forge agent: {name}")
+    overrides = [
+        f"{label}={value}"
+        for label, value in (
+            ("workspace", args.workspace),
+            ("max_iterations", args.max_iterations),
+            ("max_cost", args.max_cost),
+        )
+        if value is not None
+    ]
+    if overrides:
+        log(f"Applied overrides: {', '.join(overrides)}")
+
+    runtime = AgentRuntime(program, env=env, **default_dirs(env))
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: Any) -> None:
+        log(f"Received {signal.Signals(signum).name}: stopping after the current iteration")
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+    def verbose_progress(p: ForgeProgress) -> None:
+        log(
+            f"iteration {p.iteration}/{p.max_iterations} cost=${p.total_cost} "
+            f"task={p.current_task!r} {p.outcome}: {p.message}"
+        )
+
+    spec = runtime.forge_spec(
+        name, max_iterations=args.max_iterations, max_cost=args.max_cost, workspace=args.workspace
+    )
+    log(f"Workspace: {spec.workspace}")
+    log("Starting forge loop...")
+    try:
+        result = runtime.run_forge(
+            name,
+            max_iterations=args.max_iterations,
+            max_cost=args.max_cost,
+            workspace=args.workspace,
+            stop=stop,
+            on_progress=_chain(verbose_progress, _reporter()),
+        )
+    except (ProviderError, ValueError) as exc:
+        print(f"{PREFIX} {exc}", file=sys.stderr, flush=True)
+        result = _error(str(exc))
+    log(f"Finished: {result.outcome} after {_plural(result.iterations, 'iteration')}")
+    return out.finish(result)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
