@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from .anthropic import AnthropicProvider
 from .base import Provider, ProviderSettings
@@ -56,6 +57,17 @@ def _key(
     return resolve_api_key(env, default_var, provider=kind, required=required)
 
 
+def _openai_env_url(env: Mapping[str, str]) -> str:
+    """``OPENAI_BASE_URL``, or the older ``OPENAI_API_BASE``."""
+    return (env.get("OPENAI_BASE_URL") or env.get("OPENAI_API_BASE") or "").strip()
+
+
+def with_api_prefix(url: str) -> str:
+    """A bare ``http://host:port`` means the server's ``/v1`` API, as every
+    OpenAI-compatible server serves it there; a URL with a path is kept."""
+    return f"{url.rstrip('/')}/v1" if urlsplit(url).path in ("", "/") else url
+
+
 def _endpoint(
     config: Mapping[str, Any], env: Mapping[str, str], kind: str
 ) -> tuple[str, APIKey | None, bool]:
@@ -63,8 +75,9 @@ def _endpoint(
     configured = str(config.get("base_url") or "").strip()
     if kind == "openai":
         if configured:  # an agent pointing at its own server: a compatible endpoint
-            return configured, _key(config, env, kind, "OPENAI_API_KEY", False), False
-        url = (env.get("OPENAI_BASE_URL") or "").strip() or OPENAI_URL
+            key = _key(config, env, kind, "OPENAI_API_KEY", False)
+            return with_api_prefix(configured), key, False
+        url = with_api_prefix(_openai_env_url(env) or OPENAI_URL)
         return url, _key(config, env, kind, "OPENAI_API_KEY", True), False
     if kind == "anthropic":
         url = configured or (env.get("ANTHROPIC_BASE_URL") or "").strip() or ANTHROPIC_URL
@@ -73,12 +86,7 @@ def _endpoint(
         host = configured or (env.get("OLLAMA_HOST") or "").strip() or OLLAMA_URL
         return normalise_host(host), _key(config, env, kind, "OLLAMA_API_KEY", False), True
     key_var, url_var, default_url, local = COMPATIBLE[kind]
-    url = (
-        configured
-        or (env.get(url_var) or "").strip()
-        or (env.get("OPENAI_BASE_URL") or "").strip()
-        or default_url
-    )
+    url = configured or (env.get(url_var) or "").strip() or _openai_env_url(env) or default_url
     if not url:
         raise ProviderConfigError(
             f"{kind}: set base_url in the agent or {url_var} / OPENAI_BASE_URL"
@@ -86,7 +94,7 @@ def _endpoint(
     key = _key(config, env, kind, key_var, False)
     if key is None and not config.get("api_key_env"):
         key = resolve_api_key(env, "OPENAI_API_KEY", provider=kind, required=False)
-    return url, key, local
+    return with_api_prefix(url), key, local
 
 
 def _optional_number(config: Mapping[str, Any], field: str, kind: type) -> Any:

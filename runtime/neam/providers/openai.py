@@ -7,6 +7,7 @@ from typing import Any
 
 from .base import HTTPProvider, ParsedReply, message_tool_calls
 from .errors import ProviderResponseError
+from .pricing import canonical_model
 from .types import ToolCall, ToolSpec, Usage
 
 
@@ -68,6 +69,12 @@ def _arguments(raw: Any, tool: str, provider: str) -> dict[str, Any]:
     return value
 
 
+def _max_tokens_field(kind: str, model: str) -> str:
+    """OpenAI's reasoning models take ``max_completion_tokens`` instead of ``max_tokens``."""
+    reasoning = canonical_model(model).startswith(("o1", "o3", "o4", "gpt-5"))
+    return "max_completion_tokens" if kind == "openai" and reasoning else "max_tokens"
+
+
 class OpenAIProvider(HTTPProvider):
     """``POST {base_url}/chat/completions`` with ``Authorization: Bearer``."""
 
@@ -82,7 +89,7 @@ class OpenAIProvider(HTTPProvider):
         if temperature is not None:
             payload["temperature"] = temperature
         if max_tokens is not None:
-            payload["max_tokens"] = max_tokens
+            payload[_max_tokens_field(s.kind, s.model)] = max_tokens
         headers = {"Authorization": f"Bearer {s.api_key.reveal()}"} if s.api_key else {}
         return f"{s.base_url.rstrip('/')}/chat/completions", headers, payload
 

@@ -160,10 +160,27 @@ def test_compatible_server_with_named_key_variable() -> None:
         assert provider.chat([{"role": "user", "content": "x"}]).text == "echo: x"
 
 
-def test_base_url_without_v1_is_accepted() -> None:
-    with LLMStub("openai") as stub:
+def test_bare_base_url_means_v1_and_a_path_is_kept(openai_stub: LLMStub) -> None:
+    for base_url, path in [
+        (openai_stub.root, "/v1/chat/completions"),
+        (f"{openai_stub.root}/", "/v1/chat/completions"),
+        (openai_stub.url, "/v1/chat/completions"),
+    ]:
         provider = get_provider(
-            {"provider": "openai-compatible", "model": "m", "base_url": stub.root}, env=FAST
+            {"provider": "openai-compatible", "model": "m", "base_url": base_url}, env=FAST
         )
         provider.chat([{"role": "user", "content": "x"}])
-        assert stub.requests[0].path == "/chat/completions"
+        assert openai_stub.requests[-1].path == path
+    provider = get_provider(
+        {"provider": "openai", "model": "m"},
+        env={"OPENAI_API_BASE": f"{openai_stub.root}/proxy/openai", "OPENAI_API_KEY": "k", **FAST},
+    )
+    assert provider.settings.base_url == f"{openai_stub.root}/proxy/openai"
+
+
+def test_reasoning_models_get_max_completion_tokens(openai_stub: LLMStub) -> None:
+    provider_for(openai_stub, model="o3-mini", max_tokens=10).chat(
+        [{"role": "user", "content": "x"}]
+    )
+    sent = openai_stub.requests[0].json
+    assert sent["max_completion_tokens"] == 10 and "max_tokens" not in sent
