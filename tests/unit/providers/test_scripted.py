@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -177,3 +178,28 @@ def test_missing_file_and_missing_setting(tmp_path: Path) -> None:
         scripted(str(tmp_path / "absent.json"))
     with pytest.raises(ProviderConfigError, match="NEAM_SCRIPTED_FILE"):
         get_provider({"provider": "scripted", "model": "m"}, env={})
+
+
+def test_documented_examples_are_valid(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "scripted-provider.md").read_text()
+    blocks = re.findall(r"```(json|yaml)\n(.*?)```", doc, flags=re.S)
+    assert len(blocks) == 3
+    for index, (lang, body) in enumerate(blocks):
+        path = tmp_path / f"example{index}.{lang}"
+        path.write_text(body, encoding="utf-8")
+        assert scripted(str(path), agent="site_builder").chat(USER) is not None
+
+
+def test_documented_claw_example_behaves_as_described(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "scripted-provider.md").read_text()
+    claw = re.findall(r"```yaml\n(.*?)```", doc, flags=re.S)[-1]
+    path = tmp_path / "claw.yaml"
+    path.write_text(claw, encoding="utf-8")
+    bot = scripted(str(path), agent="support")
+    ask = [{"role": "user", "content": "Where is my order?"}]
+    call = bot.chat(ask).tool_calls[0]
+    assert call.name == "lookup_order"
+    result = {"role": "tool", "tool_call_id": call.id, "content": "status: shipped"}
+    assert bot.chat([*ask, result]).text == "Your order has shipped."
+    assert bot.chat([{"role": "user", "content": "Hello there"}]).text.startswith("Hello!")
+    assert bot.chat([{"role": "user", "content": "What now?"}]).text == "What now?"
