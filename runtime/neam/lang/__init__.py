@@ -7,6 +7,7 @@ Public API (other packages import only these names)::
 """
 
 from neam.lang.diagnostics import Diagnostic, NeamCompileError
+from neam.lang.interpreter import Interpreter, NeamRuntimeError
 from neam.lang.program import (
     AgentDecl,
     CompileResult,
@@ -21,7 +22,9 @@ __all__ = [
     "AgentDecl",
     "CompileResult",
     "Diagnostic",
+    "Interpreter",
     "NeamCompileError",
+    "NeamRuntimeError",
     "Program",
     "SkillDecl",
     "compile_file",

@@ -295,7 +295,7 @@ class _ToAst(Transformer):
         return _span(ast.Unary(symbol, operand), op, operand)
 
     def call(self, ch: list[Any]) -> ast.Call:
-        return _around(ast.Call(ch[0], ch[1] or []), ch)
+        return _around(ast.Call(ch[0], ch[1] or []), ch)  # ch[2] is ")"
 
     def attr(self, ch: list[Any]) -> ast.Attribute:
         return _span(ast.Attribute(ch[0], ch[1].value), ch[0], ch[1])
@@ -325,10 +325,11 @@ class _ToAst(Transformer):
         return _tok(ast.Name(ch[0].value), ch[0])
 
     def list(self, ch: list[Any]) -> ast.ListExpr:
-        return _around(ast.ListExpr(ch[0] or []), ch)
+        return _around(ast.ListExpr(ch[1] or []), ch)  # ch: "[", args, "]"
 
     def map(self, ch: list[Any]) -> ast.MapExpr:
-        return _around(ast.MapExpr([c for c in ch if c is not None]), ch)
+        entries = [c for c in ch if isinstance(c, ast.MapEntry)]
+        return _around(ast.MapExpr(entries), ch)
 
     def entry(self, ch: list[Any]) -> ast.MapEntry:
         key = ch[0]

@@ -1,0 +1,553 @@
+"""Tree-walking interpreter for Neam functions, skills, guards, trait methods and top-level code.
+
+Threading: every public entry point (``run_toplevel``, ``call_function``,
+``call_skill``, ``call_guard``, ``call_impl``) builds its own :class:`_Exec`
+with its own scopes and call stack, so different calls may run concurrently.
+The only shared mutable state is the global scope (top-level ``let``/``const``),
+guarded by a lock for definition; code that mutates shared globals from
+concurrent calls gets no further ordering guarantee.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from neam.lang import ast
+from neam.lang.host import AgentHost, AgentUnavailableError, NoAgentHost
+from neam.lang.natives import NATIVES, Native, NativeContext, call_method
+from neam.lang.program import Program, StructDecl
+from neam.lang.values import (
+    AgentRef,
+    NeamValueError,
+    binary,
+    index,
+    iterate,
+    set_index,
+    stringify,
+    truthy,
+    type_name,
+    unary,
+)
+from neam.lang.workspace import WorkspaceError
+
+_MAX_DEPTH = 100  # Neam call depth; deeper recursion is a runtime error, not a crash
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One entry of a Neam traceback: where execution was in ``function``."""
+
+    function: str
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column} in {self.function}"
+
+
+class NeamRuntimeError(Exception):
+    """An error while running Neam code, with its source position and Neam traceback."""
+
+    def __init__(
+        self,
+        message: str,
+        file: str,
+        line: int,
+        column: int,
+        traceback: list[Frame] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.column = column
+        self.traceback: list[Frame] = traceback or []
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: runtime error: {self.message}"
+
+    def format(self) -> str:
+        """The error line plus the Neam traceback, most recent call last."""
+        lines = [str(self)]
+        if self.traceback:
+            lines.append("Neam traceback (most recent call last):")
+            lines.extend(f"  {frame}" for frame in self.traceback)
+        return "\n".join(lines)
+
+
+class _Break(Exception):
+    pass
+
+
+class _Continue(Exception):
+    pass
+
+
+class _Return(Exception):
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+@dataclass(frozen=True)
+class FunctionRef:
+    """A user function (or bound trait method) used as a value."""
+
+    decl: ast.FunDecl
+    bound_self: Any = None
+    has_self: bool = False
+
+    def __str__(self) -> str:
+        return f"<function {self.decl.name}>"
+
+
+@dataclass(frozen=True)
+class SkillRef:
+    name: str
+
+    def __str__(self) -> str:
+        return f"<skill {self.name}>"
+
+
+@dataclass(frozen=True)
+class StructRef:
+    decl: StructDecl
+
+    def __str__(self) -> str:
+        return f"<struct {self.decl.name}>"
+
+
+class _Scope:
+    __slots__ = ("parent", "vars")
+
+    def __init__(self, parent: _Scope | None) -> None:
+        self.vars: dict[str, Any] = {}
+        self.parent = parent
+
+    def find(self, name: str) -> _Scope | None:
+        scope: _Scope | None = self
+        while scope is not None:
+            if name in scope.vars:
+                return scope
+            scope = scope.parent
+        return None
+
+
+@dataclass
+class _StackEntry:
+    function: str
+    node: ast.Node = field(default_factory=ast.Node)
+
+
+class Interpreter:
+    """Runs the code of one checked :class:`Program`; agent calls go to ``host``."""
+
+    def __init__(
+        self,
+        program: Program,
+        host: AgentHost | None = None,
+        workspace: str | Path | None = None,
+        emit: Callable[[Any], None] | None = None,
+        input_fn: Callable[[], str] | None = None,
+    ) -> None:
+        self.program = program
+        self.host: AgentHost = host if host is not None else NoAgentHost()
+        self.workspace = workspace
+        self.emit: Callable[[Any], None] = emit if emit is not None else _print_emit
+        self.input_fn = input_fn
+        self._globals = _Scope(None)
+        self._globals_lock = threading.Lock()
+        self._define_constants()
+
+    @property
+    def workspace(self) -> Path:
+        """The directory workspace_read/write/append are confined to (default: the cwd)."""
+        return self._workspace if self._workspace is not None else Path.cwd()
+
+    @workspace.setter
+    def workspace(self, value: str | Path | None) -> None:
+        self._workspace = Path(value) if value is not None else None
+
+    # ------------------------------------------------------------------ public API
+
+    def run_toplevel(self) -> None:
+        """Runs the top-level statements in source order (``emit`` goes to ``self.emit``)."""
+        ex = _Exec(self, "<toplevel>")
+        try:
+            ex.run_block(self.program.toplevel, self._globals, new_scope=False)
+        except _Return:
+            return  # a top-level `return` ends the program
+
+    def call_function(self, name: str, args: list[Any]) -> Any:
+        fn = self.program.functions.get(name)
+        if fn is None:
+            raise self._api_error(f"no function named '{name}'")
+        return _Exec(self, "<host>").call_decl(fn, list(args), ast.Node())
+
+    def call_skill(self, name: str, args: dict[str, Any]) -> Any:
+        """Runs a skill's ``impl`` with arguments given by parameter name."""
+        skill = self.program.skills.get(name)
+        if skill is None or skill.impl is None:
+            raise self._api_error(f"no skill named '{name}' with an impl")
+        declared = list(skill.params)
+        positional: list[Any] = []
+        for i, param in enumerate(skill.impl.params):
+            if param.name in args:
+                positional.append(args[param.name])
+            elif i < len(declared) and declared[i] in args:
+                positional.append(args[declared[i]])
+            else:
+                positional.append(None)
+        return _Exec(self, "<host>").call_decl(skill.impl, positional, ast.Node(), f"skill {name}")
+
+    def call_guard(self, guard: str, handler: str, value: Any) -> Any:
+        """Runs ``handler`` of a guard (or of every guard of a guardchain) on ``value``.
+
+        A guard without that handler passes the value through unchanged.
+        """
+        names = self.program.resolve_guards([guard])
+        for name in names:
+            decl = self.program.guards.get(name)
+            if decl is None:
+                raise self._api_error(f"no guard named '{name}'")
+            fn = decl.handlers.get(handler)
+            if fn is not None:
+                value = _Exec(self, "<host>").call_decl(
+                    fn, [value], ast.Node(), f"guard {name}.{handler}"
+                )
+        return value
+
+    def call_impl(self, target: str, trait: str, method: str, args: list[Any]) -> Any:
+        """Runs a trait method; ``self`` is supplied when the method declares it."""
+        impl = self.program.impl_for(target, trait)
+        fn = impl.methods.get(method) if impl is not None else None
+        if fn is None:
+            raise self._api_error(f"no method '{method}' in impl {trait} for {target}")
+        ref = FunctionRef(fn, self.self_value(target), _takes_self(fn))
+        return _Exec(self, "<host>").call_ref(ref, list(args), ast.Node())
+
+    # ------------------------------------------------------------------ helpers
+
+    def self_value(self, target: str) -> Any:
+        return AgentRef(target) if self.program.agent(target) is not None else {"type": target}
+
+    def _api_error(self, message: str) -> NeamRuntimeError:
+        return NeamRuntimeError(message, self.program.filename, 0, 0)
+
+    def _define_constants(self) -> None:
+        """Top-level ``const`` values are available to functions even before run_toplevel."""
+        ex = _Exec(self, "<toplevel>")
+        for stmt in self.program.toplevel:
+            if isinstance(stmt, ast.Let) and stmt.const:
+                try:
+                    self._globals.vars[stmt.name] = ex.eval(stmt.value, self._globals)
+                except NeamRuntimeError:
+                    continue  # it fails again, with its traceback, in run_toplevel
+
+    def native_context(self) -> NativeContext:
+        return NativeContext(self.workspace, self.host, self.input_fn)
+
+
+def _takes_self(fn: ast.FunDecl) -> bool:
+    return bool(fn.params) and fn.params[0].name == "self"
+
+
+def _print_emit(value: Any) -> None:
+    print(stringify(value), flush=True)
+
+
+class _Exec:
+    """The state of one call into the interpreter: its Neam call stack."""
+
+    def __init__(self, interp: Interpreter, entry: str) -> None:
+        self.interp = interp
+        self.program = interp.program
+        self.file = interp.program.filename
+        self.stack: list[_StackEntry] = [_StackEntry(entry)]
+        self._natives: NativeContext | None = None
+
+    # ------------------------------------------------------------------ errors
+
+    def error(self, node: ast.Node, message: str) -> NeamRuntimeError:
+        self.stack[-1].node = node
+        frames = [Frame(e.function, self.file, e.node.line, e.node.column) for e in self.stack]
+        return NeamRuntimeError(message, self.file, node.line, node.column, frames)
+
+    # ------------------------------------------------------------------ statements
+
+    def run_block(self, stmts: list[ast.Stmt], scope: _Scope, new_scope: bool = True) -> None:
+        inner = _Scope(scope) if new_scope else scope
+        for stmt in stmts:
+            self.exec(stmt, inner)
+
+    def exec(self, stmt: ast.Stmt, scope: _Scope) -> None:
+        t = type(stmt)
+        if t is ast.ExprStmt:
+            self.eval(stmt.expr, scope)
+        elif t is ast.Let:
+            value = self.eval(stmt.value, scope)
+            if scope is self.interp._globals:
+                with self.interp._globals_lock:
+                    scope.vars[stmt.name] = value
+            else:
+                scope.vars[stmt.name] = value
+        elif t is ast.Assign:
+            self.assign(stmt, scope)
+        elif t is ast.Emit:
+            value = self.eval(stmt.value, scope)
+            self.stack[-1].node = stmt
+            self.interp.emit(value)
+        elif t is ast.If:
+            if truthy(self.eval(stmt.cond, scope)):
+                self.run_block(stmt.then.body, scope)
+            elif stmt.orelse is not None:
+                self.exec(stmt.orelse, scope)
+        elif t is ast.While:
+            while truthy(self.eval(stmt.cond, scope)):
+                try:
+                    self.run_block(stmt.body.body, scope)
+                except _Break:
+                    break
+                except _Continue:
+                    continue
+        elif t is ast.ForIn:
+            items = self.guarded(stmt.iterable, iterate, self.eval(stmt.iterable, scope))
+            for item in items:
+                inner = _Scope(scope)
+                inner.vars[stmt.var] = item
+                try:
+                    self.run_block(stmt.body.body, inner, new_scope=False)
+                except _Break:
+                    break
+                except _Continue:
+                    continue
+        elif t is ast.Return:
+            raise _Return(None if stmt.value is None else self.eval(stmt.value, scope))
+        elif t is ast.Block:
+            self.run_block(stmt.body, scope)
+        elif t is ast.Break:
+            raise _Break()
+        elif t is ast.Continue:
+            raise _Continue()
+        else:  # pragma: no cover - the parser produces no other statements
+            raise self.error(stmt, f"cannot execute {t.__name__}")
+
+    def assign(self, stmt: ast.Assign, scope: _Scope) -> None:
+        value = self.eval(stmt.value, scope)
+        target = stmt.target
+        if isinstance(target, ast.Name):
+            owner = scope.find(target.name)
+            if owner is None:
+                raise self.error(
+                    target, f"assignment to undeclared variable '{target.name}' (use let)"
+                )
+            if stmt.op != "=":
+                value = self.guarded(stmt, binary, stmt.op[0], owner.vars[target.name], value)
+            owner.vars[target.name] = value
+            return
+        obj = self.eval(target.obj, scope)  # type: ignore[union-attr]
+        key = (
+            self.eval(target.index, scope) if isinstance(target, ast.Index) else target.name  # type: ignore[union-attr]
+        )
+        if stmt.op != "=":
+            current = self.guarded(target, index, obj, key)
+            value = self.guarded(stmt, binary, stmt.op[0], current, value)
+        self.guarded(target, set_index, obj, key, value)
+
+    # ------------------------------------------------------------------ expressions
+
+    def guarded(self, node: ast.Node, fn: Callable[..., Any], *args: Any) -> Any:
+        """Calls a value operation, turning its failure into a positioned runtime error."""
+        try:
+            return fn(*args)
+        except NeamValueError as err:
+            raise self.error(node, str(err)) from None
+
+    def eval(self, expr: ast.Expr, scope: _Scope) -> Any:
+        t = type(expr)
+        if t is ast.Literal:
+            return expr.value
+        if t is ast.Name:
+            return self.lookup(expr, scope)
+        if t is ast.Binary:
+            op = expr.op
+            if op == "&&":
+                left = self.eval(expr.left, scope)
+                return self.eval(expr.right, scope) if truthy(left) else left
+            if op == "||":
+                left = self.eval(expr.left, scope)
+                return left if truthy(left) else self.eval(expr.right, scope)
+            left = self.eval(expr.left, scope)
+            right = self.eval(expr.right, scope)
+            return self.guarded(expr, binary, op, left, right)
+        if t is ast.Call:
+            return self.eval_call(expr, scope)
+        if t is ast.Attribute:
+            obj = self.eval(expr.obj, scope)
+            if isinstance(obj, dict):
+                return obj.get(expr.name)
+            raise self.error(expr, f"{type_name(obj)} has no field '{expr.name}'")
+        if t is ast.Index:
+            obj = self.eval(expr.obj, scope)
+            return self.guarded(expr, index, obj, self.eval(expr.index, scope))
+        if t is ast.Unary:
+            return self.guarded(expr, unary, expr.op, self.eval(expr.operand, scope))
+        if t is ast.ListExpr:
+            return [self.eval(item, scope) for item in expr.items]
+        if t is ast.MapExpr:
+            return {e.key: self.eval(e.value, scope) for e in expr.entries}
+        if t is ast.Spawn:
+            return self.eval_spawn(expr, scope)
+        raise self.error(expr, f"cannot evaluate {t.__name__}")  # pragma: no cover
+
+    def lookup(self, node: ast.Name, scope: _Scope) -> Any:
+        name = node.name
+        owner = scope.find(name)
+        if owner is not None:
+            return owner.vars[name]
+        globals_ = self.interp._globals.vars
+        if name in globals_:
+            return globals_[name]
+        program = self.program
+        if name in program.functions:
+            return FunctionRef(program.functions[name])
+        if name in NATIVES:
+            return NATIVES[name]
+        if program.agent(name) is not None:
+            return AgentRef(name)
+        if name in program.skills:
+            return SkillRef(name)
+        if name in program.structs:
+            return StructRef(program.structs[name])
+        raise self.error(node, f"undefined name '{name}'")
+
+    def eval_call(self, expr: ast.Call, scope: _Scope) -> Any:
+        callee = expr.callee
+        if isinstance(callee, ast.Attribute):
+            obj = self.eval(callee.obj, scope)
+            args = [self.eval(a, scope) for a in expr.args]
+            return self.call_method(expr, obj, callee.name, args)
+        fn = self.eval(callee, scope)
+        args = [self.eval(a, scope) for a in expr.args]
+        return self.call_ref(fn, args, expr)
+
+    def call_method(self, node: ast.Call, obj: Any, name: str, args: list[Any]) -> Any:
+        if isinstance(obj, AgentRef):
+            return self.call_agent_method(node, obj, name, args)
+        if isinstance(obj, dict) and isinstance(obj.get(name), FunctionRef | Native | SkillRef):
+            return self.call_ref(obj[name], args, node)
+        return self.guarded(node, call_method, obj, name, args)
+
+    def call_agent_method(self, node: ast.Call, agent: AgentRef, name: str, args: list[Any]) -> Any:
+        host = self.interp.host
+        if name == "ask":
+            if not 1 <= len(args) <= 2:
+                raise self.error(node, f"{agent.name}.ask() takes a message and an optional key")
+            key = None if len(args) < 2 or args[1] is None else stringify(args[1])
+            return self.host_call(node, host.ask, agent.name, stringify(args[0]), key)
+        if name == "run":
+            if args:
+                raise self.error(node, f"{agent.name}.run() takes no arguments")
+            return self.host_call(node, host.run, agent.name)
+        for impl in self.program.impls:
+            if impl.target == agent.name and name in impl.methods:
+                fn = impl.methods[name]
+                return self.call_ref(FunctionRef(fn, agent, _takes_self(fn)), args, node)
+        raise self.error(node, f"agent '{agent.name}' has no method '{name}'")
+
+    def host_call(self, node: ast.Node, fn: Callable[..., Any], *args: Any) -> Any:
+        self.stack[-1].node = node
+        try:
+            return fn(*args)
+        except AgentUnavailableError as err:
+            raise self.error(node, str(err)) from None
+        except NeamRuntimeError:
+            raise
+        except Exception as err:  # a host failure surfaces at the Neam call site
+            raise self.error(node, f"{type(err).__name__}: {err}") from err
+
+    def eval_spawn(self, expr: ast.Spawn, scope: _Scope) -> Any:
+        agent = stringify(self.eval(expr.agent, scope))
+        args = [self.eval(a, scope) for a in expr.args]
+        if len(args) != 1:
+            raise self.error(expr, "spawn takes exactly one task argument")
+        if self.program.agent(agent) is None:
+            raise self.error(expr, f"Agent not found: {agent}")
+        return self.host_call(expr, self.interp.host.spawn, agent, stringify(args[0]))
+
+    def call_ref(self, fn: Any, args: list[Any], node: ast.Node) -> Any:
+        if isinstance(fn, FunctionRef):
+            if fn.has_self:
+                args = [fn.bound_self, *args]
+            return self.call_decl(fn.decl, args, node)
+        if isinstance(fn, Native):
+            return self.call_native(fn, args, node)
+        if isinstance(fn, SkillRef):
+            skill = self.program.skills[fn.name]
+            if skill.impl is None:
+                raise self.error(node, f"skill '{fn.name}' has no impl")
+            return self.call_decl(skill.impl, args, node, f"skill {fn.name}")
+        if isinstance(fn, StructRef):
+            names = list(fn.decl.fields)
+            if len(args) > len(names):
+                raise self.error(node, f"{fn.decl.name}() takes at most {len(names)} arguments")
+            return {n: (args[i] if i < len(args) else None) for i, n in enumerate(names)}
+        raise self.error(node, f"{type_name(fn)} is not callable")
+
+    def call_native(self, fn: Native, args: list[Any], node: ast.Node) -> Any:
+        if len(args) < fn.min_args or (fn.max_args is not None and len(args) > fn.max_args):
+            if fn.max_args is None:
+                want = f"at least {fn.min_args}"
+            elif fn.min_args == fn.max_args:
+                want = str(fn.min_args)
+            else:
+                want = f"{fn.min_args} to {fn.max_args}"
+            raise self.error(node, f"{fn.name}() takes {want} argument(s), got {len(args)}")
+        if self._natives is None:
+            self._natives = self.interp.native_context()
+        self.stack[-1].node = node
+        try:
+            return fn.fn(self._natives, args)
+        except NeamValueError as err:
+            raise self.error(node, str(err)) from None
+        except WorkspaceError as err:
+            raise self.error(node, f"{fn.name}(): {err}") from None
+        except AgentUnavailableError as err:
+            raise self.error(node, str(err)) from None
+        except NeamRuntimeError:
+            raise
+        except OSError as err:
+            raise self.error(node, f"{fn.name}(): {err.strerror or err}") from None
+        except Exception as err:  # host failures inside dag_execute & co.
+            raise self.error(node, f"{fn.name}(): {type(err).__name__}: {err}") from err
+
+    def call_decl(
+        self, decl: ast.FunDecl, args: list[Any], node: ast.Node, label: str | None = None
+    ) -> Any:
+        name = label or decl.name
+        params = decl.params
+        if len(args) != len(params):
+            if len(args) > len(params):
+                raise self.error(node, f"{name}() takes {len(params)} argument(s), got {len(args)}")
+            args = args + [None] * (len(params) - len(args))  # missing arguments are nil
+        if len(self.stack) >= _MAX_DEPTH:
+            raise self.error(node, f"maximum call depth ({_MAX_DEPTH}) exceeded in {name}()")
+        self.stack[-1].node = node
+        scope = _Scope(self.interp._globals)
+        for param, value in zip(params, args, strict=True):
+            scope.vars[param.name] = value
+        self.stack.append(_StackEntry(name, decl))
+        try:
+            if decl.body is not None:
+                self.run_block(decl.body.body, scope, new_scope=False)
+        except _Return as ret:
+            return ret.value
+        except RecursionError:
+            raise self.error(decl, f"recursion too deep in {name}()") from None
+        finally:
+            self.stack.pop()
+        return None
