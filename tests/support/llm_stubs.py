@@ -87,8 +87,8 @@ class RecordedRequest:
     json: Any
     client_port: int
 
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name.lower(), default)
 
 
 def _tokens(text: str) -> int:

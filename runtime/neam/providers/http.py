@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -162,6 +162,18 @@ def safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def _split_credentials(url: str) -> tuple[str, httpx.BasicAuth | None, APIKey | None]:
+    """Moves ``user:password@`` out of the URL (httpx logs URLs) into basic auth."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, None, None
+    password = unquote(parts.password or "")
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    bare = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return bare, httpx.BasicAuth(unquote(parts.username), password), APIKey("base_url", password)
+
+
 def _error_detail(response: httpx.Response) -> str:
     """The provider's own error message from a failed response, shortened."""
     try:
@@ -192,7 +204,8 @@ def post_json(
     ``Retry-After`` when given (capped at ``policy.retry_after_max``) and
     exponential backoff otherwise. ``keys`` are scrubbed from every message.
     """
-    keys = list(keys)
+    url, auth, url_secret = _split_credentials(url)
+    keys = [*keys, url_secret]
     where = safe_url(url)
     timeout = httpx.Timeout(policy.timeout, connect=policy.connect_timeout)
     client = shared_client()
@@ -200,7 +213,13 @@ def post_json(
     for attempt in range(policy.max_retries + 1):
         delay: float | None = None
         try:
-            response = client.post(url, json=payload, headers=dict(headers or {}), timeout=timeout)
+            response = client.post(
+                url,
+                json=payload,
+                headers=dict(headers or {}),
+                auth=auth or httpx.USE_CLIENT_DEFAULT,
+                timeout=timeout,
+            )
         except httpx.TransportError as exc:
             last_problem = f"cannot reach {where}: {type(exc).__name__}: {exc}"
         else:

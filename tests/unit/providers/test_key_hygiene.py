@@ -68,14 +68,19 @@ def test_keys_in_agent_config_are_refused_without_echoing_them() -> None:
     assert SECRET not in str(err.value)
 
 
-def test_credentials_in_base_url_are_not_echoed() -> None:
+def test_credentials_in_base_url_are_sent_as_basic_auth_and_never_logged(caplog) -> None:
     with LLMStub("openai") as stub:
-        stub.fail(404)
+        stub.reply("ok")
+        stub.fail(404, message=f"no such thing, {SECRET}")
         url = f"http://user:{SECRET}@127.0.0.1:{stub.port}/v1"
         provider = get_provider(
             {"provider": "openai-compatible", "model": "m", "base_url": url}, env=FAST_RETRY_ENV
         )
-        with pytest.raises(ProviderError) as err:
-            provider.chat(USER)
+        with caplog.at_level(logging.DEBUG):
+            assert provider.chat(USER).text == "ok"
+            with pytest.raises(ProviderError) as err:
+                provider.chat(USER)
+        assert stub.requests[0].header("authorization", "").startswith("Basic ")
     assert SECRET not in str(err.value)
     assert SECRET not in repr(provider)
+    assert SECRET not in caplog.text
