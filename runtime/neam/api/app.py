@@ -61,6 +61,7 @@ def create_app(
             providers = await asyncio.to_thread(check_providers, runtime.program, settings.env)
         except Exception as exc:
             message = f"cannot load the program: {exc}"
+            state.load_error = message
             log.error("%s", message)
             if on_load_failure is not None:
                 on_load_failure(message)

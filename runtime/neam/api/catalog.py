@@ -44,15 +44,3 @@ def basics(decl: Any) -> dict[str, Any]:
 
 def channels(decl: Any) -> list[str]:
     return [_ref_name(c) for c in decl.config.get("channels") or []]
-
-
-def forge_limits(decl: Any) -> tuple[int | None, float | None]:
-    """The declared ``max_iterations`` and ``max_cost`` of a forge agent (in its ``loop``
-    block, or at the top level)."""
-    loop = decl.config.get("loop") or {}
-    max_iterations = loop.get("max_iterations", decl.config.get("max_iterations"))
-    max_cost = loop.get("max_cost", decl.config.get("max_cost"))
-    return (
-        None if max_iterations is None else int(max_iterations),
-        None if max_cost is None else float(max_cost),
-    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
@@ -19,6 +21,12 @@ class StartBody(BaseModel):
     max_cost: float | None = Field(default=None, gt=0)
 
 
+def _limits(spec: Any) -> dict[str, Any]:
+    """The effective limits of a forge spec, as JSON numbers."""
+    cost = None if spec.max_cost is None else float(spec.max_cost)
+    return {"max_iterations": spec.max_iterations, "max_cost": cost}
+
+
 @router.get("")
 async def list_forge(request: Request) -> dict[str, object]:
     state = server(request)
@@ -26,12 +34,10 @@ async def list_forge(request: Request) -> dict[str, object]:
     jobs = state.require_forge()
     agents = []
     for decl in runtime.program.forge_agents.values():
-        max_iterations, max_cost = catalog.forge_limits(decl)
         agents.append(
             {
                 **catalog.basics(decl),
-                "max_iterations": max_iterations,
-                "max_cost": max_cost,
+                **_limits(runtime.forge_spec(decl.name)),
                 "running": jobs.is_running(decl.name),
             }
         )
@@ -42,26 +48,21 @@ async def list_forge(request: Request) -> dict[str, object]:
 async def start(request: Request, agent: str) -> dict[str, object]:
     state = server(request)
     runtime = state.require_runtime()
-    decl = catalog.find(runtime.program, "forge", agent)
+    catalog.find(runtime.program, "forge", agent)
     state.killswitch.check(agent)
     if state.draining:
         raise ApiError(503, "the server is draining; no new forge loops start", agent=agent)
     body = await parse_body(request, StartBody)
-    declared_iterations, declared_cost = catalog.forge_limits(decl)
-    max_iterations = body.max_iterations or declared_iterations
-    max_cost = body.max_cost or declared_cost
+    limits = _limits(
+        runtime.forge_spec(agent, max_iterations=body.max_iterations, max_cost=body.max_cost)
+    )
     try:
-        state.require_forge().start(agent, max_iterations=max_iterations, max_cost=max_cost)
+        state.require_forge().start(agent, **limits)
     except ForgeAlreadyRunningError:
         raise ApiError(
             409, f"a forge loop is already running for '{agent}'; stop it first", agent=agent
         ) from None
-    return {
-        "status": "started",
-        "agent": agent,
-        "max_iterations": max_iterations,
-        "max_cost": max_cost,
-    }
+    return {"status": "started", "agent": agent, **limits}
 
 
 @router.post("/{agent}/stop")

@@ -20,6 +20,8 @@ async def health(request: Request) -> dict[str, object]:
 @router.get("/startup")
 async def startup(request: Request) -> JSONResponse:
     state = server(request)
+    if state.load_error is not None:
+        return JSONResponse({"status": "failed", "error": state.load_error}, status_code=503)
     if not state.loaded:
         return JSONResponse({"status": "starting"}, status_code=503)
     return JSONResponse({"status": "started", "program": state.program_path})
@@ -29,7 +31,8 @@ async def startup(request: Request) -> JSONResponse:
 async def ready(request: Request) -> JSONResponse:
     state = server(request)
     if not state.loaded:
-        body = {"status": "not_ready", "reason": "the program is not loaded yet"}
+        reason = state.load_error or "the program is not loaded yet"
+        body = {"status": "not_ready", "reason": reason}
         return JSONResponse(body, status_code=503)
     providers = state.providers
     body: dict[str, object] = {"status": "ready", "llm_providers": providers}

@@ -29,6 +29,7 @@ class ServerState:
     forge: ForgeJobs | None = None
     program_path: str | None = None
     providers: dict[str, str] = field(default_factory=dict)
+    load_error: str | None = None
     draining: bool = False
 
     @property
@@ -47,9 +48,9 @@ class ServerState:
         self.forge = ForgeJobs(runtime)
 
     def require_runtime(self) -> Any:
-        """The runtime, or 503 while the program is still loading."""
+        """The runtime, or 503 while the program is loading (or failed to load)."""
         if self.runtime is None:
-            raise ApiError(503, "the program is not loaded yet")
+            raise ApiError(503, self.load_error or "the program is not loaded yet")
         return self.runtime
 
     def require_forge(self) -> ForgeJobs:

@@ -16,6 +16,8 @@ from neam.api.app import Loader, create_app
 from neam.api.loader import load_runtime
 from neam.api.settings import Settings
 
+from tests.support.llm_stubs import FAST_RETRY_ENV, LLMStub
+
 WAIT_SECONDS = 30.0
 
 
@@ -84,3 +86,24 @@ def api_server(tmp_path: Path) -> Iterator[Callable[..., ApiServer]]:
     yield start
     for server in started:
         server.stop()
+
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "api" / "agents.neam"
+
+
+@pytest.fixture
+def llm() -> Iterator[LLMStub]:
+    """A zero-latency OpenAI-compatible stub; it echoes the last user message by default."""
+    with LLMStub("openai") as stub:
+        yield stub
+
+
+@pytest.fixture
+def demo(api_server, llm) -> Callable[..., ApiServer]:
+    """``demo(**settings)``: the example program served against the stub, already loaded."""
+
+    def start(**overrides: Any) -> ApiServer:
+        env = {**llm.env(), **FAST_RETRY_ENV, **overrides.pop("env", {})}
+        return api_server(program=EXAMPLE, env=env, **overrides).wait_loaded()
+
+    return start

@@ -1,0 +1,157 @@
+"""The neam-api process: flags, load failure, and the SIGTERM drain (real subprocess)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from neam.cli.api import build_parser, settings_from_args
+
+from tests.support.llm_stubs import FAST_RETRY_ENV
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "api" / "agents.neam"
+WAIT = 30.0
+
+
+def test_flags_of_chapter_28_5(tmp_path) -> None:
+    args = build_parser().parse_args(
+        [
+            "--program", "agents.neam", "--host", "127.0.0.1", "--port", "9090",
+            "--workers", "8", "--pool-size", "6", "--llm-pool-size", "16",
+            "--timeout", "120000", "--drain-seconds", "30", "--audit-sink", "file",
+            "--audit-log", str(tmp_path / "audit.jsonl"), "--bytecode", str(tmp_path),
+        ]
+    )  # fmt: skip
+    env = {
+        "NEAM_API_KEY": "k1, k2",
+        "NEAM_ADMIN_KEY": "adm",
+        "NEAM_SESSIONS_DIR": "/data/sessions",
+        "NEAM_WORKSPACE_DIR": "/data/ws",
+    }
+    s = settings_from_args(args, env)
+    assert (s.host, s.port, s.workers, s.effective_pool_size) == ("127.0.0.1", 9090, 8, 6)
+    assert (s.llm_pool_size, s.timeout_seconds, s.drain_seconds) == (16, 120.0, 30.0)
+    assert s.api_keys == ("k1", "k2") and s.admin_keys == ("adm",)
+    assert s.sessions_dir == Path("/data/sessions") and s.workspace_dir == Path("/data/ws")
+    assert s.bytecode_dir == tmp_path and s.audit_sink == "file"
+    defaults = settings_from_args(build_parser().parse_args(["--program", "x.neam"]), {})
+    assert (defaults.host, defaults.port, defaults.workers) == ("0.0.0.0", 8080, 4)
+    assert (defaults.effective_pool_size, defaults.llm_pool_size) == (4, 8)
+    assert (defaults.timeout_ms, defaults.drain_seconds, defaults.audit_sink) == (
+        60_000, 10.0, "stderr",
+    )  # fmt: skip
+    assert defaults.dev_mode
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["--program", "x.neam", "--audit-sink", "file"], ["--program", "x", "--workers", "0"]],
+)
+def test_bad_flag_combinations_exit_2(argv) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "neam.cli.api", *argv], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 2
+    assert "neam-api: error:" in run.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def launch(tmp_path: Path, env: dict[str, str], *extra: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "neam.cli.api", "--host", "127.0.0.1", "--port", str(port),
+            "--sessions-dir", str(tmp_path / "s"), "--workspace-dir", str(tmp_path / "w"),
+            *extra,
+        ],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def wait_started(proc: subprocess.Popen, url: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while True:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            if httpx.get(f"{url}/startup").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "neam-api did not start"
+        time.sleep(0.05)
+
+
+def test_a_program_that_does_not_compile_exits_1(tmp_path) -> None:
+    bad = tmp_path / "bad.neam"
+    bad.write_text("claw agent broken {\n  provider: \n}\n")
+    proc, _ = launch(tmp_path, {}, "--program", str(bad))
+    _, err = proc.communicate(timeout=WAIT)
+    assert proc.returncode == 1
+    assert "cannot load the program" in err and "bad.neam" in err
+
+
+def test_sigterm_drains_in_flight_work_then_exits_0(tmp_path, llm) -> None:
+    env = {**llm.env(), **FAST_RETRY_ENV, "NEAM_API_KEY": "k"}
+    proc, url = launch(tmp_path, env, "--program", str(EXAMPLE), "--drain-seconds", "20")
+    auth = {"Authorization": "Bearer k"}
+    try:
+        wait_started(proc, url)
+        assert httpx.get(f"{url}/ready").status_code == 200
+        # a forge loop whose iterations take a while, and a slow claw turn
+        for _ in range(10):
+            llm.reply("working", delay=1.0)
+        start = httpx.post(f"{url}/api/v1/forge/code_builder/start", headers=auth, json={})
+        assert start.status_code == 200
+        # wait until the loop's first LLM call is in flight
+        deadline = time.monotonic() + WAIT
+        while not llm.requests:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        reply: dict[str, httpx.Response] = {}
+
+        def slow_message() -> None:
+            reply["r"] = httpx.post(
+                f"{url}/api/v1/claw/support_bot/sessions/drain/message",
+                headers=auth, json={"message": "still there?"}, timeout=WAIT,
+            )  # fmt: skip
+
+        sent = len(llm.requests)
+        client = threading.Thread(target=slow_message)
+        client.start()
+        while len(llm.requests) == sent:  # the claw turn reached the LLM: it is in flight
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+
+        proc.send_signal(signal.SIGTERM)
+        ready = httpx.get(f"{url}/ready")
+        assert ready.status_code == 503
+        assert "draining" in ready.json()["reason"]
+        client.join(WAIT)
+        assert reply["r"].status_code == 200  # the in-flight request finished
+        _, err = proc.communicate(timeout=WAIT)
+        assert proc.returncode == 0
+        assert "asked forge loops to stop after their iteration: code_builder" in err
+        assert "drain period over" not in err
+        # the loop stopped well before its 25 iterations
+        assert len(llm.requests) < 25
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
