@@ -1,0 +1,279 @@
+"""Claw agents end to end: sessions on disk, history limits, idle reset, guards,
+skills as tools, semantic memory, compaction, reset and concurrency, against a
+real OpenAI-compatible stub over HTTP."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+from neam.agents import jsonl
+from neam.agents.names import InvalidNameError
+
+CLAW = """
+skill lookup_order {
+  description: "Look up an order"
+  params: { order_id: string }
+  impl(order_id) {
+    return "Order " + order_id + ": shipped";
+  }
+}
+
+guard filter {
+  description: "Input and output filter"
+  on_observation(text) {
+    if (text == "forbidden") { return false; }
+    if (text == "swap me") { return "swapped"; }
+    return nil;
+  }
+  on_tool_input(call) {
+    if (call["arguments"]["order_id"] == "X-0") { return {"block": "order X-0 is off limits"}; }
+    return nil;
+  }
+  on_tool_output(out) { return out + " [checked]"; }
+  on_result(reply) {
+    if (reply == "leak") { return "[redacted]"; }
+    return nil;
+  }
+}
+
+guardchain safety = [filter];
+
+claw agent bot {
+  provider: "openai"
+  model: "stub-model"
+  system: "You are helpful."
+  skills: [lookup_order]
+  guards: [safety]
+  workspace: "botspace"
+  session: {
+    idle_reset_minutes: 30
+    max_history_turns: 3
+    compaction: "COMPACTION"
+  }
+  semantic_memory: {
+    search: "hybrid"
+  }
+  CONTEXT
+}
+"""
+
+
+def claw_source(compaction: str = "manual", context: str = "") -> str:
+    return CLAW.replace("COMPACTION", compaction).replace("CONTEXT", context)
+
+
+def sent(request) -> list[tuple[str, str]]:
+    return [(m["role"], m.get("content") or "") for m in request.json["messages"]]
+
+
+def session_file(tmp_path, key="k"):
+    return tmp_path / "sessions" / "bot" / f"{key}.jsonl"
+
+
+def test_history_is_sent_and_limited_to_max_history_turns(make_runtime, stub, tmp_path):
+    rt = make_runtime(claw_source())
+    for i in range(5):
+        stub.reply(f"answer {i}")
+        assert rt.ask("bot", "k", f"question {i}") == f"answer {i}"
+    last = sent(stub.requests[-1])
+    assert last[0][0] == "system" and last[0][1].startswith("You are helpful.")
+    assert last[1:] == [
+        ("user", "question 1"),
+        ("assistant", "answer 1"),
+        ("user", "question 2"),
+        ("assistant", "answer 2"),
+        ("user", "question 3"),
+        ("assistant", "answer 3"),
+        ("user", "question 4"),
+    ]
+    lines = session_file(tmp_path).read_text().splitlines()
+    assert [json.loads(line)["user"] for line in lines] == [f"question {i}" for i in range(5)]
+    # A new runtime (a restarted pod) picks the history up from disk.
+    rt2 = make_runtime(claw_source())
+    rt2.ask("bot", "k", "again")
+    assert ("user", "question 4") in sent(stub.requests[-1])
+    assert rt2.session_count("bot") == 1
+
+
+def test_session_file_is_appended_not_rewritten(make_runtime, stub, tmp_path):
+    rt = make_runtime(claw_source())
+    rt.ask("bot", "k", "one")
+    before = session_file(tmp_path).read_bytes()
+    inode = session_file(tmp_path).stat().st_ino
+    rt.ask("bot", "k", "two")
+    after = session_file(tmp_path).read_bytes()
+    assert after.startswith(before) and session_file(tmp_path).stat().st_ino == inode
+
+
+def test_idle_reset_archives_a_stale_session(make_runtime, stub, tmp_path):
+    rt = make_runtime(claw_source())
+    rt.ask("bot", "k", "old topic")
+    path = session_file(tmp_path)
+    record = json.loads(path.read_text())
+    record["ts"] = time.time() - 31 * 60
+    path.write_text(json.dumps(record) + "\n")
+    rt2 = make_runtime(claw_source())
+    rt2.ask("bot", "k", "new topic")
+    assert ("user", "old topic") not in sent(stub.requests[-1])
+    assert [json.loads(x)["user"] for x in path.read_text().splitlines()] == ["new topic"]
+    assert len(list((path.parent / "archive").iterdir())) == 1
+
+
+def test_input_guards_replace_or_block(make_runtime, stub, tmp_path):
+    rt = make_runtime(claw_source())
+    reply = rt.ask("bot", "k", "forbidden")
+    assert "blocked by guard filter" in reply
+    assert stub.requests == []  # never reached the model
+    stub.reply("ok")
+    rt.ask("bot", "k", "swap me")
+    assert sent(stub.requests[-1])[-1] == ("user", "swapped")
+    # The blocked turn is recorded but never replayed as context.
+    assert ("user", "forbidden") not in sent(stub.requests[-1])
+
+
+def test_output_guard_replaces_the_reply(make_runtime, stub):
+    rt = make_runtime(claw_source())
+    stub.reply("leak")
+    assert rt.ask("bot", "k", "hi") == "[redacted]"
+
+
+def test_skill_tool_round_trip_with_tool_guards(make_runtime, stub, tmp_path):
+    rt = make_runtime(claw_source())
+    stub.reply(
+        tool_calls=[
+            {"id": "c1", "name": "lookup_order", "arguments": {"order_id": "A-1"}},
+            {"id": "c2", "name": "lookup_order", "arguments": {"order_id": "X-0"}},
+        ]
+    )
+    stub.reply("Your order A-1 shipped.")
+    assert rt.ask("bot", "k", "where is my order?") == "Your order A-1 shipped."
+    tools = sent(stub.requests[1])[-2:]
+    assert tools[0] == ("tool", "Order A-1: shipped [checked]")
+    assert tools[1][0] == "tool" and "order X-0 is off limits" in tools[1][1]
+    turn = json.loads(session_file(tmp_path).read_text())
+    assert [c["name"] for c in turn["tools"]] == ["lookup_order", "lookup_order"]
+
+
+def test_semantic_memory_adds_workspace_notes(make_runtime, stub, tmp_path):
+    rt = make_runtime(claw_source())
+    space = tmp_path / "ws" / "botspace"
+    space.mkdir(parents=True)
+    (space / "policies.md").write_text("Refunds are issued within 14 days.\n\nWe ship from Berlin.")
+    rt.ask("bot", "k", "how long do refunds take?")
+    system = sent(stub.requests[-1])[0][1]
+    assert (
+        "Relevant memory:" in system
+        and "[policies.md] Refunds are issued within 14 days." in system
+    )
+    assert rt.memory_search("bot", "refunds", 1)[0]["path"] == "policies.md"
+
+
+def test_manual_compaction_flushes_facts_and_summarises(make_runtime, stub, tmp_path):
+    rt = make_runtime(claw_source())
+    rt.ask("bot", "k", "My name is Ada. I prefer short answers.")
+    for i in range(5):
+        rt.ask("bot", "k", f"question {i}")
+    report = rt.compact("bot", "k")
+    assert report["turns_before"] == 6 and report["turns_after"] == 1
+    assert report["summary_length"] > 0
+    memory = (tmp_path / "ws" / "botspace" / "MEMORY.md").read_text()
+    assert "My name is Ada." in memory and "I prefer short answers." in memory
+    first = jsonl.read_first(session_file(tmp_path))
+    assert first["type"] == "summary" and len(first["summary"]) == report["summary_length"]
+    rt.ask("bot", "k", "next")
+    messages = sent(stub.requests[-1])
+    assert messages[1][0] == "system" and "Summary of the earlier conversation" in messages[1][1]
+    assert ("user", "question 4") in messages and ("user", "question 3") not in messages
+    # Agent-wide compaction covers every session; with nothing left to do it is a no-op.
+    rt.ask("bot", "other", "hello")
+    report = rt.compact("bot")
+    assert (report["turns_before"], report["turns_after"]) == (3, 2)
+    assert rt.compact("bot") == {"turns_before": 2, "turns_after": 2, "summary_length": 0}
+
+
+def test_auto_compaction_near_the_context_window(make_runtime, stub, tmp_path):
+    rt = make_runtime(claw_source("auto", "context_window: 600"))
+    for i in range(3):
+        rt.ask("bot", "k", f"message {i} " + "x" * 600)
+    first = jsonl.read_first(session_file(tmp_path))
+    assert first is not None and first["type"] == "summary"
+    assert (tmp_path / "ws" / "botspace" / "MEMORY.md").exists()
+
+
+def test_reset_archives_and_starts_fresh(make_runtime, stub, tmp_path):
+    rt = make_runtime(claw_source())
+    rt.ask("bot", "k", "remember this")
+    rt.reset_session("bot", "k")
+    assert not session_file(tmp_path).exists()
+    assert rt.session_count("bot") == 0
+    archived = list((tmp_path / "sessions" / "bot" / "archive").iterdir())
+    assert len(archived) == 1 and "remember this" in archived[0].read_text()
+    rt.ask("bot", "k", "fresh")
+    assert ("user", "remember this") not in sent(stub.requests[-1])
+
+
+def test_torn_last_line_is_skipped(make_runtime, stub, tmp_path):
+    rt = make_runtime(claw_source())
+    rt.ask("bot", "k", "intact")
+    with open(session_file(tmp_path), "ab") as fh:
+        fh.write(b'{"type":"turn","user":"half-writ')
+    rt2 = make_runtime(claw_source())
+    rt2.ask("bot", "k", "after crash")
+    assert ("user", "intact") in sent(stub.requests[-1])
+    users = [r["user"] for r in jsonl.read_all(session_file(tmp_path))]
+    assert users == ["intact", "after crash"]
+
+
+def test_hostile_text_round_trips(make_runtime, stub, tmp_path):
+    rt = make_runtime(claw_source())
+    hostile = 'a\nb "c" \\d \u2028 \x00 ünï 🚀 {"type":"summary"}'
+    stub.reply(hostile)
+    assert rt.ask("bot", "k", hostile) == hostile
+    lines = session_file(tmp_path).read_bytes().splitlines()
+    assert len(lines) == 1
+    turn = json.loads(lines[0])
+    assert turn["user"] == hostile and turn["assistant"] == hostile
+    assert rt.session_history("bot", "k")[0]["user"] == hostile
+
+
+def test_concurrent_asks_to_one_session_are_serialised(make_runtime, stub, tmp_path):
+    rt = make_runtime(claw_source())
+    count = 40
+    threads = [
+        threading.Thread(target=rt.ask, args=("bot", "k", f"message {i}")) for i in range(count)
+    ]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    lines = session_file(tmp_path).read_text().splitlines()
+    turns = [json.loads(line) for line in lines]
+    assert sorted(t["user"] for t in turns) == sorted(f"message {i}" for i in range(count))
+    # Serialised: each turn's reply answers its own message (the stub echoes it).
+    assert all(t["assistant"] == f"echo: {t['user']}" for t in turns)
+    # Each request carried the previous turns in file order (no interleaving).
+    for request in stub.requests[1:]:
+        history = [c for r, c in sent(request)[1:-1] if r == "user"]
+        position = [t["user"] for t in turns].index(sent(request)[-1][1])
+        assert history == [t["user"] for t in turns][max(0, position - 3) : position]
+
+
+def test_other_sessions_proceed_while_one_is_busy(make_runtime, stub):
+    rt = make_runtime(claw_source())
+    with rt.store.open("bot", "busy", 3):  # hold session "busy" like a long turn would
+        done = threading.Event()
+        worker = threading.Thread(target=lambda: (rt.ask("bot", "free", "hi"), done.set()))
+        worker.start()
+        worker.join()
+        assert done.is_set()
+
+
+@pytest.mark.parametrize("key", ["../escape", "a/b", "..", "", ".hidden"])
+def test_session_keys_are_validated(make_runtime, stub, key, tmp_path):
+    rt = make_runtime(claw_source())
+    with pytest.raises(InvalidNameError):
+        rt.ask("bot", key, "hi")
+    assert not (tmp_path / "escape.jsonl").exists()
