@@ -10,9 +10,10 @@
   ``prompt_eval_count/eval_count``; ``GET /api/tags``.
 
 Replies come from a queue (:meth:`LLMStub.reply`, :meth:`LLMStub.fail`,
-:meth:`LLMStub.enqueue`); when it is empty the stub echoes the last user
-message. Every request is recorded with its headers and JSON body
-(:attr:`LLMStub.requests`). Zero latency unless a reply asks for a delay.
+:meth:`LLMStub.enqueue`); when it is empty the stub sends its ``default`` reply,
+or else echoes the last user message (``echo: <text>``). Every request is
+recorded with its headers and JSON body (:attr:`LLMStub.requests`). Zero
+latency unless a reply asks for a delay.
 
 Control endpoints, for a stub running as its own process:
 ``POST /_stub/replies`` (a JSON list of reply objects), ``GET /_stub/requests``,
@@ -126,6 +127,10 @@ def _validate(kind: str, path: str, body: Any) -> str | None:
             return "messages must alternate user/assistant, starting with user"
         if any(r not in ("user", "assistant") for r in roles):
             return "roles must be user or assistant"
+        for m in messages:
+            blocks = m["content"] if isinstance(m.get("content"), list) else []
+            if any(b.get("type") == "text" and not str(b.get("text", "")).strip() for b in blocks):
+                return "text content blocks must contain non-whitespace text"
     else:
         for m in messages:
             if m.get("role") == "tool" and kind == "openai" and not m.get("tool_call_id"):
@@ -143,12 +148,14 @@ class LLMStub:
         port: int = 0,
         api_key: str | None = None,
         model: str = "stub-model",
+        default: StubReply | None = None,
     ):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
         self.kind = kind
         self.api_key = api_key
         self.model = model
+        self.default = default
         self._port = port
         self._queue: deque[StubReply] = deque()
         self._requests: list[RecordedRequest] = []
@@ -255,6 +262,8 @@ class LLMStub:
             if self._queue:
                 return self._queue.popleft(), self._counter
             n = self._counter
+        if self.default is not None:
+            return self.default, n
         return StubReply(text=f"echo: {_last_user_text(self.kind, body)}"), n
 
     def _authorised(self, headers: dict[str, str]) -> bool:
@@ -497,8 +506,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", help="reject requests without this key (401)")
     parser.add_argument("--model", default="stub-model")
     parser.add_argument("--replies", help="JSON/YAML file of replies served in order")
+    parser.add_argument("--default-text", help="answer this when the queue is empty (not echo)")
     args = parser.parse_args(argv)
-    stub = LLMStub(args.kind, port=args.port, api_key=args.api_key, model=args.model)
+    default = StubReply(text=args.default_text) if args.default_text is not None else None
+    stub = LLMStub(
+        args.kind, port=args.port, api_key=args.api_key, model=args.model, default=default
+    )
     if args.replies:
         stub.enqueue(*load_replies(args.replies))
     stop = threading.Event()

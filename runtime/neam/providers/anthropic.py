@@ -24,7 +24,8 @@ def _blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
                 "content": content,
             }
         ]
-    blocks: list[dict[str, Any]] = [{"type": "text", "text": content}] if content else []
+    # The API rejects empty or whitespace-only text blocks.
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": content}] if content.strip() else []
     if role == "assistant":
         blocks.extend(
             {"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments}

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from neam.providers import ToolCall, ToolSpec, get_provider
 
-from tests.support.llm_stubs import FAST_RETRY_ENV, LLMStub
+from tests.support.llm_stubs import FAST_RETRY_ENV, LLMStub, StubReply
 
 LOOKUP = ToolSpec(
     name="lookup",
@@ -102,3 +102,23 @@ def test_base_url_ending_in_v1_is_not_doubled(anthropic_stub: LLMStub) -> None:
     provider.chat([{"role": "user", "content": "hi"}])
     assert anthropic_stub.requests[0].path == "/v1/messages"
     assert provider.context_window == 200000
+
+
+def test_blank_text_is_not_sent_as_a_block() -> None:
+    with LLMStub("anthropic", default=StubReply(text="fixed")) as stub:
+        provider = get_provider(
+            {"provider": "anthropic", "model": "claude-3-haiku"}, env=stub.env()
+        )
+        call = ToolCall("t1", "lookup", {})
+        resp = provider.chat(
+            [
+                {"role": "user", "content": "go"},
+                {"role": "assistant", "content": "  \n", "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "t1", "content": "done"},
+            ]
+        )
+        assert resp.text == "fixed"
+        assistant = stub.requests[0].json["messages"][1]
+        assert assistant["content"] == [
+            {"type": "tool_use", "id": "t1", "name": "lookup", "input": {}}
+        ]
