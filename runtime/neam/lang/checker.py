@@ -21,7 +21,7 @@ from neam.lang.diagnostics import Diagnostic
 _REF_LABEL = {
     "skill": "skill",
     "guard": "guard",
-    "guardchain": "guard or guardchain",
+    "guardchain": "guardchain",
     "channel": "channel",
     "function": "function",
 }

@@ -1,0 +1,289 @@
+"""Checker: one test per diagnostic, asserting its code, position and message."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from neam.lang import Diagnostic, compile_source
+
+P = 'provider: "openai" model: "gpt-4o"'
+BASE = f"""skill s {{ description: "d" params: {{ q: string }} impl(q) {{ return q; }} }}
+guard g {{ description: "g" on_observation(t) {{ return t; }} }}
+guardchain gc = [g];
+channel ch {{ type: "http" }}
+fun v(ctx) {{ return true; }}
+claw agent c {{ {P} }}
+"""  # 6 lines; test sources start at line 7
+
+
+def diags(src: str) -> list[Diagnostic]:
+    return compile_source(BASE + src, "x.neam").diagnostics
+
+
+M = "\u2038"  # marks where the diagnostic must point; removed before compiling
+
+CASES = [
+    # (source with the marker, code, message)
+    (
+        'skill {M}s { description: "d" impl() { return 1; } }',
+        "duplicate-declaration",
+        "duplicate declaration of 's' (first declared at line 1:7)",
+    ),
+    (
+        f"agent {M}c {{ {P} }}",
+        "duplicate-declaration",
+        "duplicate declaration of 'c' (first declared at line 6:12)",
+    ),
+    (
+        f'agent a {{ {P}\n  {M}model: "x" }}',
+        "duplicate-field",
+        "duplicate field 'model' in agent 'a' (first at line 7:30)",
+    ),
+    (f'agent a {{ {P} {M}modle: "x" }}', "unknown-field", "unknown field 'modle' in agent 'a'"),
+    (
+        f"claw agent a {{ {P}\n  {M}loop: {{ max_iterations: 3 }} }}",
+        "field-not-allowed",
+        "field 'loop' is only allowed on forge agents, not in claw agent 'a'",
+    ),
+    (
+        f'forge agent a {{ {P} verify: v\n  {M}session {{ compaction: "auto" }} }}',
+        "field-not-allowed",
+        "field 'session' is only allowed on claw agents, not in forge agent 'a'",
+    ),
+    (
+        'claw agent {M}a { model: "m" }',
+        "missing-field",
+        "claw agent 'a' is missing required field 'provider'",
+    ),
+    (
+        'agent {M}a { provider: "p" }',
+        "missing-field",
+        "agent 'a' is missing required field 'model'",
+    ),
+    (
+        f"forge agent {M}a {{ {P} }}",
+        "missing-field",
+        "forge agent 'a' is missing required field 'verify'",
+    ),
+    (f'agent a {{ {P} temperature: {M}"hot" }}', "field-type", "'temperature' must be a number"),
+    (
+        f"agent a {{ {P} temperature: {M}3.5 }}",
+        "field-range",
+        "'temperature' must be at most 2, got 3.5",
+    ),
+    (f"agent a {{ {P} max_tokens: {M}0 }}", "field-range", "'max_tokens' must be positive, got 0"),
+    (
+        f'claw agent a {{ {P}\n  session: {{ compaction: {M}"sometimes" }} }}',
+        "field-range",
+        '\'compaction\' must be one of "auto", "manual", "disabled", not "sometimes"',
+    ),
+    (
+        f"claw agent a {{ {P}\n  session {{ idle_reset_minutes {M}-5 }} }}",
+        "field-range",
+        "'idle_reset_minutes' must be positive, got -5",
+    ),
+    (
+        f"claw agent a {{ {P}\n  session {{ max_history_turns: {M}2.5 }} }}",
+        "field-type",
+        "'max_history_turns' must be a positive integer",
+    ),
+    (
+        f'claw agent a {{ {P}\n  semantic_memory: {{ search: {M}"fuzzy" }} }}',
+        "field-range",
+        '\'search\' must be one of "keyword", "vector", "hybrid", not "fuzzy"',
+    ),
+    (
+        f'forge agent a {{ {P} verify: v checkpoint: {M}"svn" }}',
+        "field-range",
+        '\'checkpoint\' must be one of "git", "snapshot", "none", not "svn"',
+    ),
+    (
+        f"forge agent a {{ {P} verify: v\n  loop: {{ max_cost: {M}-1.0 }} }}",
+        "field-range",
+        "'max_cost' must be positive, got -1.0",
+    ),
+    (
+        f'forge agent a {{ {P} verify: v\n  loop: {{ max_iterations: 10 {M}plan: "p" }} }}',
+        "unknown-field",
+        "unknown field 'plan' in 'loop' of forge agent 'a'",
+    ),
+    (
+        f"agent a {{ {P} skills: [s, {M}nope] }}",
+        "unknown-skill",
+        "unknown skill 'nope' in 'skills'",
+    ),
+    (
+        f"agent a {{ {P} skills: {M}s }}",
+        "field-type",
+        "'skills' must be a list of names, e.g. [a, b]",
+    ),
+    (
+        f"agent a {{ {P} guards: [gc, g, {M}nope] }}",
+        "unknown-guard",
+        "unknown guard or guardchain 'nope' in 'guards'",
+    ),
+    (
+        "guardchain bad = [g, {M}missing];",
+        "unknown-guard",
+        "unknown guard 'missing' in guardchain 'bad'",
+    ),
+    (
+        f"agent a {{ {P} channels: [ch, {M}telegram] }}",
+        "unknown-channel",
+        "unknown channel 'telegram' in 'channels'",
+    ),
+    (
+        f"forge agent a {{ {P} verify: {M}check_it }}",
+        "unknown-function",
+        "unknown function 'check_it' in 'verify'",
+    ),
+    ('let r = spawn {M}ghost("task");', "unknown-agent", "unknown agent 'ghost' in spawn"),
+    ('let r = spawn({M}"ghost", "task");', "unknown-agent", "unknown agent 'ghost' in spawn"),
+    (
+        'let r = dag_execute([{"id": "a", "agent": "c"},\n  {"id": "b", "agent": {M}"ghost"}]);',
+        "unknown-agent",
+        "unknown agent 'ghost' in dag_execute",
+    ),
+    (
+        'let r = dag_execute([{"id": "a", "agent": "c", "depends_on": [{M}"zz"]}]);',
+        "dag-node",
+        "dag_execute node depends on unknown id 'zz'",
+    ),
+    (
+        "impl {M}Loggable for c { fn log(self) { return 1; } }",
+        "unknown-trait",
+        "unknown trait 'Loggable'",
+    ),
+    (
+        "impl Monitorable for {M}ghost {\n  fn baseline(self) { return 1; }\n"
+        "  fn on_anomaly(self, e) { return e; } }",
+        "unknown-impl-target",
+        "unknown agent or struct 'ghost' in impl Monitorable",
+    ),
+    (
+        "impl {M}Orchestrable for c { fn on_spawn(self, child) { return nil; } }",
+        "missing-trait-method",
+        "impl Orchestrable for c is missing method 'on_delegate'",
+    ),
+    (
+        "trait Named { fn name(self); fn hello(self) { return 1; } }\n"
+        "impl Named for c { fn name(self) { return 1; } fn {M}extra(self) { return 2; } }",
+        "unknown-trait-method",
+        "method 'extra' is not part of trait 'Named'",
+    ),
+    (
+        "trait Named { fn name(self); }\nimpl {M}Named for c { }",
+        "missing-trait-method",
+        "impl Named for c is missing method 'name'",
+    ),
+    (
+        "impl Monitorable for c {\n  fn baseline(self) { return 1; }\n"
+        "  fn on_anomaly(self, e) { return e; }\n}\n"
+        "impl {M}Monitorable for c {\n  fn baseline(self) { return 1; }\n"
+        "  fn on_anomaly(self, e) { return e; }\n}",
+        "duplicate-impl",
+        "duplicate impl Monitorable for c (first at line 7:6)",
+    ),
+    (
+        'guard h { description: "d"\n  {M}on_input(t) { return t; } }',
+        "unknown-handler",
+        "unknown guard handler 'on_input' in guard 'h' (expected one of on_observation, "
+        "on_action, on_tool_input, on_tool_output, on_tool_call, on_result)",
+    ),
+    (
+        'guard h { description: "d" on_result(t) { return t; }\n  {M}on_result(t) { return t; } }',
+        "duplicate-method",
+        "duplicate handler 'on_result' in guard 'h'",
+    ),
+    (
+        'skill {M}t { description: "d" params: { q: string } }',
+        "missing-impl",
+        "skill 't' has no impl(...)",
+    ),
+    (
+        'skill t { description: "d" params: { q: {M}3 } impl(q) { return q; } }',
+        "field-type",
+        "parameter 'q' must be a type name",
+    ),
+    ("fun f() {\n  {M}break;\n}", "break-outside-loop", "'break' outside a loop"),
+    ("fun f() { if true { {M}continue; } }", "continue-outside-loop", "'continue' outside a loop"),
+]
+CASES = [(src.replace("{M}", M), code, msg) for src, code, msg in CASES]
+
+
+def marker_position(src: str) -> tuple[int, int]:
+    text = BASE + src
+    before = text[: text.index(M)]
+    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+
+
+@pytest.mark.parametrize(
+    ("src", "code", "message"), CASES, ids=[f"{c[1]}-{i}" for i, c in enumerate(CASES)]
+)
+def test_diagnostic(src: str, code: str, message: str) -> None:
+    line, column = marker_position(src)
+    found = [d for d in diags(src.replace(M, "")) if d.severity == "error"]
+    assert [(d.line, d.column, d.code, d.message) for d in found] == [(line, column, code, message)]
+
+
+def test_every_checker_code_is_tested() -> None:
+    from neam.lang import checker
+
+    documented = {c.strip(" ,.\n") for c in checker.__doc__.split("Codes:")[1].split(",")}
+    tested = {c[1] for c in CASES} | {"skill-params"}
+    assert documented <= tested, documented - tested
+
+
+def test_warnings_are_separate_and_do_not_fail() -> None:
+    src = (
+        "skill w { params: { a: string, b: string } impl(a) { return a; } }\n"
+        f'claw agent m {{ {P} semantic_memory: {{ search: "hybrid" rerank: true }} }}'
+    )
+    result = compile_source(BASE + src, "x.neam")
+    assert result.ok and result.program is not None
+    assert result.errors == []
+    got = [(d.line, d.column, d.code) for d in result.warnings]
+    assert got == [(7, 7, "missing-field"), (7, 44, "skill-params"), (8, 87, "unknown-field")]
+
+
+def test_all_errors_are_reported_in_one_run() -> None:
+    src = (
+        'claw agent a { provider: "p" model: "m" skills: [x1]\n'
+        '  session { compaction: "no" } }\n'
+        'forge agent b { provider: "p" model: "m" verify: nofn checkpoint: "tape" }\n'
+    )
+    result = compile_source(src, "multi.neam")
+    assert not result.ok and result.program is None
+    assert [(d.line, d.code) for d in result.errors] == [
+        (1, "unknown-skill"),
+        (2, "field-range"),
+        (3, "unknown-function"),
+        (3, "field-range"),
+    ]
+
+
+def test_diagnostic_format_json_and_str() -> None:
+    src = 'agent a { provider: "p"\n  model: 42 }'
+    (d,) = compile_source(src, "f.neam").errors
+    assert str(d) == "f.neam:2:10: error: 'model' must be a string"
+    assert d.format(src) == (
+        "f.neam:2:10: error: 'model' must be a string\n   model: 42 }\n          ^^"
+    )
+    data = json.loads(json.dumps(d.to_dict()))
+    assert data == {
+        "file": "f.neam",
+        "line": 2,
+        "column": 10,
+        "end_line": 2,
+        "end_column": 12,
+        "severity": "error",
+        "code": "field-type",
+        "message": "'model' must be a string",
+    }
+    assert Diagnostic.from_dict(data) == d
+
+
+def test_seed_style_program_is_clean() -> None:
+    result = compile_source(BASE + '{ let r = spawn c("x"); emit r; }', "x.neam")
+    assert result.ok and result.diagnostics == []
