@@ -58,7 +58,7 @@ def create_app(
     async def load() -> None:
         try:
             runtime, path = await asyncio.to_thread(loader, settings, state.confirmations)
-            providers = await asyncio.to_thread(check_providers, runtime.program, settings.env)
+            providers = await asyncio.to_thread(check_providers, runtime)
         except Exception as exc:
             message = f"cannot load the program: {exc}"
             state.load_error = message
