@@ -1,0 +1,73 @@
+"""``neam``: run a Neam program's top-level code.
+
+Usage::
+
+    neam run FILE [--workspace DIR]     FILE is .neam (compiled on the fly) or .neamb
+
+Each ``emit`` prints one line on stdout. Compile errors and runtime errors
+(with their Neam traceback) go to stderr; the exit status is then 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from neam.lang import Interpreter, NeamCompileError, NeamRuntimeError, Program, load_program
+from neam.lang.host import AgentHost, NoAgentHost
+from neam.lang.neamb import NeambError
+
+
+def make_host(program: Program) -> AgentHost:
+    """The agent host for ``neam run``; the agent runtime plugs in here."""
+    return NoAgentHost()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neam", description="Run Neam programs.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the top-level code of a program")
+    run.add_argument("file", metavar="FILE")
+    run.add_argument("--workspace", metavar="DIR", help="workspace for workspace_* natives")
+    return parser
+
+
+def _source_line(path: str, line: int) -> str | None:
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    return lines[line - 1] if 1 <= line <= len(lines) else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit as exc:
+        return 0 if exc.code == 0 else 2
+    try:
+        program = load_program(args.file)
+    except NeamCompileError as err:
+        print(err, file=sys.stderr)
+        return 1
+    except (OSError, NeambError) as err:
+        print(f"neam: cannot load {args.file}: {err}", file=sys.stderr)
+        return 1
+    interp = Interpreter(program, host=make_host(program), workspace=args.workspace)
+    try:
+        interp.run_toplevel()
+    except NeamRuntimeError as err:
+        print(err.format(), file=sys.stderr)
+        text = _source_line(err.file, err.line)
+        if text is not None:
+            print(f" {text}\n {' ' * (err.column - 1)}^", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
