@@ -138,6 +138,16 @@ def _validate(kind: str, path: str, body: Any) -> str | None:
     return None
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Client disconnects (a timed-out request, a closed pool) are normal here."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class LLMStub:
     """A threaded HTTP server on an ephemeral 127.0.0.1 port; use as a context manager."""
 
@@ -167,8 +177,7 @@ class LLMStub:
 
     # lifecycle -----------------------------------------------------------
     def start(self) -> LLMStub:
-        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", self._port), _handler_for(self))
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )

@@ -77,6 +77,8 @@ class AnthropicProvider(HTTPProvider):
             ]
         if temperature is not None:
             payload["temperature"] = temperature
+        if s.top_p is not None:
+            payload["top_p"] = s.top_p
         headers = {"anthropic-version": API_VERSION}
         if s.api_key:
             headers["x-api-key"] = s.api_key.reveal()

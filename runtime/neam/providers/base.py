@@ -24,6 +24,7 @@ class ProviderSettings:
     base_url: str
     api_key: APIKey | None
     temperature: float | None
+    top_p: float | None
     max_tokens: int | None
     model_info: ModelInfo
     context_window: int

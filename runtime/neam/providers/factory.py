@@ -72,7 +72,7 @@ def _endpoint(
     config: Mapping[str, Any], env: Mapping[str, str], kind: str
 ) -> tuple[str, APIKey | None, bool]:
     """Base URL, API key and whether unknown models run locally (free)."""
-    configured = str(config.get("base_url") or "").strip()
+    configured = str(config.get("base_url") or config.get("endpoint") or "").strip()
     if kind == "openai":
         if configured:  # an agent pointing at its own server: a compatible endpoint
             key = _key(config, env, kind, "OPENAI_API_KEY", False)
@@ -109,7 +109,8 @@ def _optional_number(config: Mapping[str, Any], field: str, kind: type) -> Any:
 
 def get_provider(config: Mapping[str, Any], *, env: Mapping[str, str] = os.environ) -> Provider:
     """A provider for one agent's config (``provider``, ``model``, ``api_key_env``,
-    ``base_url``, ``temperature``, ``max_tokens``, ``context_window``, ``timeout``,
+    ``base_url`` (or ``endpoint``), ``temperature``, ``top_p``, ``max_tokens``,
+    ``context_window``, ``timeout_seconds``,
     ``max_retries``, ``scripted_file``, ``name``)."""
     kind = _kind(config)
     model = str(config.get("model") or ("scripted" if kind == "scripted" else "")).strip()
@@ -133,6 +134,7 @@ def get_provider(config: Mapping[str, Any], *, env: Mapping[str, str] = os.envir
         base_url=url,
         api_key=key,
         temperature=_optional_number(config, "temperature", float),
+        top_p=_optional_number(config, "top_p", float),
         max_tokens=_optional_number(config, "max_tokens", int),
         model_info=info,
         context_window=window or info.context_window,

@@ -113,10 +113,11 @@ class RequestPolicy:
 
     @classmethod
     def from_sources(cls, config: Mapping[str, Any], env: Mapping[str, str]) -> RequestPolicy:
-        """Agent config (``timeout``, ``max_retries``) wins over env ``NEAM_LLM_*``."""
+        """Agent config (``timeout_seconds``, ``max_retries``) wins over env ``NEAM_LLM_*``."""
         d = cls()
+        timeout = config.get("timeout_seconds", env.get("NEAM_LLM_TIMEOUT"))
         return cls(
-            timeout=_number(config.get("timeout", env.get("NEAM_LLM_TIMEOUT")), d.timeout),
+            timeout=_number(timeout, d.timeout),
             connect_timeout=_number(env.get("NEAM_LLM_CONNECT_TIMEOUT"), d.connect_timeout),
             max_retries=int(
                 _number(config.get("max_retries", env.get("NEAM_LLM_MAX_RETRIES")), d.max_retries)

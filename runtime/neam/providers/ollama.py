@@ -53,6 +53,8 @@ class OllamaProvider(HTTPProvider):
             options["temperature"] = temperature
         if max_tokens is not None:
             options["num_predict"] = max_tokens
+        if s.top_p is not None:
+            options["top_p"] = s.top_p
         if options:
             payload["options"] = options
         headers = {"Authorization": f"Bearer {s.api_key.reveal()}"} if s.api_key else {}

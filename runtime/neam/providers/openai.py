@@ -88,6 +88,8 @@ class OpenAIProvider(HTTPProvider):
             payload["tools"] = [tool_schema(t) for t in tools]
         if temperature is not None:
             payload["temperature"] = temperature
+        if s.top_p is not None:
+            payload["top_p"] = s.top_p
         if max_tokens is not None:
             payload[_max_tokens_field(s.kind, s.model)] = max_tokens
         headers = {"Authorization": f"Bearer {s.api_key.reveal()}"} if s.api_key else {}

@@ -198,3 +198,24 @@ def test_retries_are_logged_without_headers(
     with caplog.at_level(logging.WARNING, logger="neam.providers"):
         openai(openai_stub).chat(USER)
     assert "HTTP 503" in caplog.text and "retry 1/3" in caplog.text
+
+
+def test_timeout_seconds_bounds_each_attempt_and_timeouts_are_retried(
+    openai_stub: LLMStub,
+) -> None:
+    openai_stub.enqueue(StubReply(text="too late", delay=1.0))
+    openai_stub.reply("in time")
+    provider = get_provider(
+        {"provider": "openai", "model": "gpt-4o", "timeout_seconds": 0.1},
+        env={**openai_stub.env(), **FAST_RETRY_ENV},
+    )
+    assert provider.settings.policy.timeout == 0.1
+    assert provider.chat(USER).text == "in time"
+    assert len(openai_stub.requests) == 2
+    openai_stub.enqueue(StubReply(text="too late", delay=1.0))
+    impatient = get_provider(
+        {"provider": "openai", "model": "gpt-4o", "timeout_seconds": 0.1, "max_retries": 0},
+        env=openai_stub.env(),
+    )
+    with pytest.raises(ProviderUnavailableError, match="ReadTimeout"):
+        impatient.chat(USER)

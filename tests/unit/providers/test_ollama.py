@@ -19,7 +19,13 @@ WEATHER = ToolSpec(
 
 def test_tool_call_round_trip(ollama_stub: LLMStub) -> None:
     provider = get_provider(
-        {"provider": "ollama", "model": "llama3.1:8b", "temperature": 0.1, "max_tokens": 50},
+        {
+            "provider": "ollama",
+            "model": "llama3.1:8b",
+            "temperature": 0.1,
+            "max_tokens": 50,
+            "top_p": 0.8,
+        },
         env={**ollama_stub.env(), **FAST_RETRY_ENV},
     )
     ollama_stub.reply(
@@ -35,7 +41,7 @@ def test_tool_call_round_trip(ollama_stub: LLMStub) -> None:
     sent = ollama_stub.requests[0]
     assert sent.path == "/api/chat"
     assert sent.json["stream"] is False
-    assert sent.json["options"] == {"temperature": 0.1, "num_predict": 50}
+    assert sent.json["options"] == {"temperature": 0.1, "num_predict": 50, "top_p": 0.8}
     assert sent.json["tools"][0]["function"]["name"] == "weather"
     assert sent.header("authorization") is None
 

@@ -110,7 +110,7 @@ def test_tool_calls_given_as_dicts_from_a_session_file(openai_stub: LLMStub) -> 
 
 
 def test_sends_bearer_key_temperature_and_max_tokens(openai_stub: LLMStub) -> None:
-    provider = provider_for(openai_stub, temperature=0.2, max_tokens=64)
+    provider = provider_for(openai_stub, temperature=0.2, max_tokens=64, top_p=0.5)
     provider.chat([{"role": "user", "content": "hello"}])
     provider.chat([{"role": "user", "content": "hello"}], temperature=0.9, max_tokens=8)
 
@@ -118,6 +118,7 @@ def test_sends_bearer_key_temperature_and_max_tokens(openai_stub: LLMStub) -> No
     assert first.header("authorization") == "Bearer sk-stub-key"
     assert (first.json["temperature"], first.json["max_tokens"]) == (0.2, 64)
     assert (second.json["temperature"], second.json["max_tokens"]) == (0.9, 8)
+    assert first.json["top_p"] == 0.5
     assert "tools" not in first.json
 
 
@@ -131,7 +132,7 @@ def test_echo_mode_and_reported_model(openai_stub: LLMStub) -> None:
 def test_openai_compatible_base_url_in_agent_config_needs_no_key() -> None:
     with LLMStub("openai") as stub:
         provider = get_provider(
-            {"provider": "openai", "model": "llama-3-8b", "base_url": stub.url}, env=FAST
+            {"provider": "openai", "model": "llama-3-8b", "endpoint": stub.url}, env=FAST
         )
         provider.chat([{"role": "user", "content": "hi"}])
         assert stub.requests[0].header("authorization") is None
