@@ -110,7 +110,7 @@ def _last_user_text(kind: str, body: dict[str, Any]) -> str:
     return ""
 
 
-def _validate(kind: str, path: str, body: Any) -> str | None:
+def _validate(kind: str, body: Any) -> str | None:
     """A reason the real API would reject the request, or None."""
     if not isinstance(body, dict):
         return "request body must be a JSON object"
@@ -470,7 +470,7 @@ def _handler_for(stub: LLMStub) -> type[BaseHTTPRequestHandler]:
                 self._send(404, stub.error_body(404, f"no route {path}"))
             elif not stub._authorised(headers):
                 self._send(401, stub.error_body(401, "invalid api key"))
-            elif (problem := _validate(stub.kind, path, body)) is not None:
+            elif (problem := _validate(stub.kind, body)) is not None:
                 self._send(400, stub.error_body(400, problem))
             else:
                 self._answer(body, *stub._next(body))
