@@ -6,7 +6,7 @@ from typing import Any
 
 from .base import HTTPProvider, ParsedReply, message_tool_calls
 from .errors import ProviderResponseError
-from .types import ToolCall, Usage
+from .types import ToolCall, ToolSpec, Usage
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
@@ -60,7 +60,13 @@ def wire_messages(messages: list[dict[str, Any]]) -> tuple[str, list[dict[str, A
 class AnthropicProvider(HTTPProvider):
     """``POST {base_url}/v1/messages`` with ``x-api-key`` and ``anthropic-version``."""
 
-    def build_request(self, messages, tools, temperature, max_tokens):
+    def build_request(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[ToolSpec],
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> tuple[str, dict[str, str], dict[str, Any]]:
         s = self.settings
         system, turns = wire_messages(messages)
         payload: dict[str, Any] = {

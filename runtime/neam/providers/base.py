@@ -145,7 +145,13 @@ class HTTPProvider(Provider):
     def parse_response(self, data: dict[str, Any]) -> ParsedReply:
         """Text, tool calls and usage from the decoded response body."""
 
-    def _reply(self, messages, tools, temperature, max_tokens) -> ParsedReply:
+    def _reply(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[ToolSpec],
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> ParsedReply:
         url, headers, payload = self.build_request(messages, tools, temperature, max_tokens)
         data = post_json(
             url,

@@ -7,7 +7,7 @@ from typing import Any
 from .base import HTTPProvider, ParsedReply, message_tool_calls
 from .errors import ProviderResponseError
 from .openai import tool_schema
-from .types import ToolCall, Usage
+from .types import ToolCall, ToolSpec, Usage
 
 
 def _wire_message(message: dict[str, Any]) -> dict[str, Any]:
@@ -39,7 +39,13 @@ def normalise_host(host: str) -> str:
 class OllamaProvider(HTTPProvider):
     """``POST {OLLAMA_HOST}/api/chat`` with ``stream: false``."""
 
-    def build_request(self, messages, tools, temperature, max_tokens):
+    def build_request(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[ToolSpec],
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> tuple[str, dict[str, str], dict[str, Any]]:
         s = self.settings
         payload: dict[str, Any] = {
             "model": s.model,

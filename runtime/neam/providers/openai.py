@@ -78,7 +78,13 @@ def _max_tokens_field(kind: str, model: str) -> str:
 class OpenAIProvider(HTTPProvider):
     """``POST {base_url}/chat/completions`` with ``Authorization: Bearer``."""
 
-    def build_request(self, messages, tools, temperature, max_tokens):
+    def build_request(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[ToolSpec],
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> tuple[str, dict[str, str], dict[str, Any]]:
         s = self.settings
         payload: dict[str, Any] = {
             "model": s.model,
