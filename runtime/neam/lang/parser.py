@@ -235,12 +235,14 @@ class _ToAst(Transformer):
         return _tok(ast.ConfigRef(ch[0].value), ch[0])
 
     def clist(self, ch: list[Any]) -> ast.ConfigList:
-        return _around(ast.ConfigList(ch), ch)
+        items = [c for c in ch if isinstance(c, ast.ConfigValue)]
+        return _around(ast.ConfigList(items), ch)
 
     # -------------------------------------------------------------- statements
 
     def block(self, ch: list[ast.Stmt]) -> ast.Block:
-        return _around(ast.Block(ch), ch)
+        stmts = [c for c in ch if isinstance(c, ast.Stmt)]
+        return _around(ast.Block(stmts), ch)
 
     def let_stmt(self, ch: list[Any]) -> ast.Let:
         kw, name, _type, value = ch

@@ -1,0 +1,165 @@
+"""Property tests: random and mutated programs only ever produce Neam diagnostics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from neam.lang import CompileResult, compile_source
+from neam.lang.neamb import dumps, loads
+
+EXAMPLES = [p.read_text() for p in sorted((Path(__file__).parents[3] / "examples").glob("*.neam"))]
+
+TOKENS = [
+    "agent",
+    "claw",
+    "forge",
+    "skill",
+    "guard",
+    "guardchain",
+    "channel",
+    "fun",
+    "fn",
+    "struct",
+    "trait",
+    "impl",
+    "for",
+    "in",
+    "let",
+    "const",
+    "if",
+    "else",
+    "while",
+    "break",
+    "continue",
+    "return",
+    "emit",
+    "spawn",
+    "true",
+    "false",
+    "nil",
+    "self",
+    "a",
+    "b",
+    "provider",
+    "model",
+    "verify",
+    "session",
+    "loop",
+    "skills",
+    "guards",
+    "compaction",
+    "Monitorable",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ";",
+    ":",
+    ".",
+    "=",
+    "==",
+    "!=",
+    "<",
+    ">",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "&&",
+    "||",
+    "!",
+    "->",
+    '"s"',
+    '"a\\nb"',
+    "'q'",
+    "1",
+    "2.5",
+    "-3",
+    "//c\n",
+    "\n",
+    "/* x */",
+    '"unterminated',
+    "@",
+    "\\",
+]
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def assert_only_diagnostics(text: str) -> CompileResult:
+    result = compile_source(text, "prop.neam")  # must not raise
+    for d in result.diagnostics:
+        assert d.severity in ("error", "warning")
+        assert d.line >= 1 and d.column >= 1
+        assert (d.end_line, d.end_column) >= (d.line, d.column)
+        assert d.code and d.message
+        assert str(d).startswith(f"prop.neam:{d.line}:{d.column}: {d.severity}: ")
+        d.format(text)
+    if result.ok:
+        assert result.program is not None
+        assert loads(dumps(result.program)) == result.program
+    else:
+        assert result.program is None
+    return result
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(TOKENS), max_size=60).map(" ".join))
+def test_random_token_streams(text: str) -> None:
+    assert_only_diagnostics(text)
+
+
+@SETTINGS
+@given(st.text(max_size=200))
+def test_random_text(text: str) -> None:
+    assert_only_diagnostics(text)
+
+
+@st.composite
+def mutated_example(draw: st.DrawFn) -> str:
+    text = draw(st.sampled_from(EXAMPLES))
+    for _ in range(draw(st.integers(1, 4))):
+        if not text:
+            break
+        i = draw(st.integers(0, len(text) - 1))
+        j = draw(st.integers(i, min(len(text), i + 40)))
+        kind = draw(st.sampled_from(["delete", "insert", "replace", "duplicate"]))
+        token = draw(st.sampled_from(TOKENS))
+        if kind == "delete":
+            text = text[:i] + text[j:]
+        elif kind == "insert":
+            text = text[:i] + " " + token + " " + text[i:]
+        elif kind == "replace":
+            text = text[:i] + token + text[j:]
+        else:
+            text = text[:j] + text[i:j] + text[j:]
+    return text
+
+
+@SETTINGS
+@given(mutated_example())
+def test_mutated_examples(text: str) -> None:
+    assert_only_diagnostics(text)
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["idle_reset_minutes", "max_history_turns", "compaction"]),
+    st.one_of(
+        st.integers(-5, 5).map(str),
+        st.floats(-3, 3, allow_nan=False).map(repr),
+        st.sampled_from(['"auto"', '"manual"', '"bogus"', "true", "nil", "[1]", "{ x: 1 }"]),
+    ),
+)
+def test_session_fields_valid_or_positioned_error(key: str, value: str) -> None:
+    src = f'claw agent a {{ provider: "p" model: "m"\n  session {{ {key}: {value} }} }}'
+    result = assert_only_diagnostics(src)
+    for d in result.errors:
+        assert d.line == 2
+        assert d.column == len(f"  session {{ {key}: ") + 1
