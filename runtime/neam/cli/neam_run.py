@@ -17,11 +17,20 @@ from pathlib import Path
 from neam.lang import Interpreter, NeamCompileError, NeamRuntimeError, Program, load_program
 from neam.lang.host import AgentHost, NoAgentHost
 from neam.lang.neamb import NeambError
+from neam.lang.values import stringify
 
 
 def make_host(program: Program) -> AgentHost:
-    """The agent host for ``neam run``; the agent runtime plugs in here."""
-    return NoAgentHost()
+    """The agent host for ``neam run``: the agent runtime when the program declares
+    agents (directories from NEAM_WORKSPACE_DIR / NEAM_SESSIONS_DIR), else none."""
+    if not (program.agents or program.claw_agents or program.forge_agents):
+        return NoAgentHost()
+    from neam.agents.runtime import AgentRuntime, default_dirs
+
+    def emit(value: object) -> None:
+        print(stringify(value), flush=True)
+
+    return AgentRuntime(program, emit=emit, **default_dirs()).host
 
 
 def _parser() -> argparse.ArgumentParser:
