@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from neam.cli import neam_run, neamc
+from neam.lang.host import NoAgentHost
 from neam.lang.neamb import read_neamb
 
 EXAMPLES = Path(__file__).parents[3] / "examples"
@@ -93,6 +94,7 @@ def test_neam_run_agent_call_without_provider_fails_clearly(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO("what is up?\n"))
+    monkeypatch.setattr(neam_run, "make_host", lambda program: NoAgentHost())
     assert neam_run.main(["run", str(EXAMPLES / "assistant.neam")]) == 1
     err = capsys.readouterr().err
     assert "assistant.neam:11:6: runtime error: Assistant.ask() needs the agent runtime" in err
