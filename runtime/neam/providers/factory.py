@@ -78,7 +78,10 @@ def _endpoint(
             key = _key(config, env, kind, "OPENAI_API_KEY", False)
             return with_api_prefix(configured), key, False
         url = with_api_prefix(_openai_env_url(env) or OPENAI_URL)
-        return url, _key(config, env, kind, "OPENAI_API_KEY", True), False
+        # Only OpenAI's own service insists on a key; a self-hosted server named by
+        # OPENAI_BASE_URL (vLLM, LiteLLM, a local stub) may run without one.
+        required = urlsplit(url).hostname == urlsplit(OPENAI_URL).hostname
+        return url, _key(config, env, kind, "OPENAI_API_KEY", required), False
     if kind == "anthropic":
         url = configured or (env.get("ANTHROPIC_BASE_URL") or "").strip() or ANTHROPIC_URL
         return url, _key(config, env, kind, "ANTHROPIC_API_KEY", True), False

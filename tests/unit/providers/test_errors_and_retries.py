@@ -174,8 +174,19 @@ def test_malformed_responses(openai_stub: LLMStub) -> None:
 )
 def test_missing_key_names_the_variable(config: dict, var: str) -> None:
     with pytest.raises(MissingAPIKeyError, match=var) as err:
-        get_provider(config, env={"OPENAI_BASE_URL": "http://127.0.0.1:1/v1", var: "  "})
+        get_provider(config, env={var: "  "})
     assert err.value.env_var == var
+
+
+def test_self_hosted_openai_base_url_needs_no_key(openai_stub: LLMStub) -> None:
+    """OPENAI_BASE_URL naming a local server: no key required, none sent."""
+    openai_stub.enqueue("hello")
+    provider = get_provider(
+        {"provider": "openai", "model": "gpt-4o"}, env={"OPENAI_BASE_URL": openai_stub.url}
+    )
+    assert provider.chat(USER).text == "hello"
+    headers = {k.lower(): v for k, v in openai_stub.requests[-1].headers.items()}
+    assert "authorization" not in headers
 
 
 def test_config_errors() -> None:
