@@ -104,6 +104,7 @@ def demo(api_server, llm) -> Callable[..., ApiServer]:
 
     def start(**overrides: Any) -> ApiServer:
         env = {**llm.env(), **FAST_RETRY_ENV, **overrides.pop("env", {})}
-        return api_server(program=EXAMPLE, env=env, **overrides).wait_loaded()
+        overrides.setdefault("program", EXAMPLE)
+        return api_server(env=env, **overrides).wait_loaded()
 
     return start

@@ -6,6 +6,8 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from neam.providers import configure_pool
+from neam.providers.http import pool_size
 
 MESSAGE = "/api/v1/claw/support_bot/sessions/{key}/message"
 
@@ -210,3 +212,25 @@ def test_concurrent_messages_to_one_session_and_to_many(demo, llm) -> None:
     endpoint = metrics["endpoints"]["POST /api/v1/claw/{agent}/sessions/{key}/message"]
     assert endpoint["count"] == 32 and endpoint["errors"] == 0
     assert json.loads(json.dumps(metrics))["pool"]["workers"] == 8
+
+
+@pytest.fixture
+def restore_llm_pool():
+    before = pool_size()
+    yield
+    configure_pool(before)
+
+
+def test_bytecode_dir_serves_the_compiled_program(demo, tmp_path, restore_llm_pool) -> None:
+    from neam.lang import load_program
+    from neam.lang.neamb import write_neamb
+
+    compiled = tmp_path / "bytecode"
+    compiled.mkdir()
+    example = demo().state.settings.program
+    write_neamb(load_program(example), compiled / "agents.neamb")
+    server = demo(program=None, bytecode_dir=compiled, llm_pool_size=3)
+    assert server.state.program_path == str(compiled / "agents.neamb")
+    r = server.client.post(MESSAGE.format(key="b"), json={"message": "from bytecode"})
+    assert r.json()["response"] == "echo: from bytecode"
+    assert pool_size() == 3  # --llm-pool-size reached the shared LLM client

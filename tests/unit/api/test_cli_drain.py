@@ -155,3 +155,24 @@ def test_sigterm_drains_in_flight_work_then_exits_0(tmp_path, llm) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_bytecode_dir_resolution(tmp_path) -> None:
+    from neam.api.loader import ProgramNotFoundError, resolve_program
+    from neam.api.settings import Settings
+
+    def resolve(**kw):
+        return resolve_program(Settings(env={}, **kw))
+
+    (tmp_path / "a.neamb").write_text("{}")
+    assert resolve(bytecode_dir=tmp_path) == tmp_path / "a.neamb"
+    (tmp_path / "b.neamb").write_text("{}")
+    with pytest.raises(ProgramNotFoundError, match=r"a\.neamb, b\.neamb"):
+        resolve(bytecode_dir=tmp_path)
+    assert resolve(bytecode_dir=tmp_path, program=Path("b")) == tmp_path / "b.neamb"
+    (tmp_path / "main.neamb").write_text("{}")
+    assert resolve(bytecode_dir=tmp_path) == tmp_path / "main.neamb"
+    with pytest.raises(ProgramNotFoundError, match="not found in --bytecode"):
+        resolve(bytecode_dir=tmp_path, program=Path("zzz"))
+    with pytest.raises(ProgramNotFoundError, match="no such file"):
+        resolve(program=tmp_path / "missing.neam")
