@@ -175,7 +175,8 @@ def test_provider_failure_is_502(demo, llm) -> None:
 
 
 def test_not_ready_without_a_provider_key(demo) -> None:
-    server = demo(env={"OPENAI_API_KEY": ""})
+    # the public OpenAI endpoint needs a key (a local base URL would not); nothing is sent
+    server = demo(env={"OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""})
     r = server.client.get("/ready")
     assert r.status_code == 503
     body = r.json()
