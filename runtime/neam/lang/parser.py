@@ -34,6 +34,19 @@ _ESCAPES = {
 }
 
 
+_OP_SYMBOL = {"or": "||", "and": "&&"}
+_PRECEDENCE = {
+    "||": 1,
+    "&&": 2,
+    **dict.fromkeys(("==", "!=", "<", "<=", ">", ">="), 3),
+    "+": 4,
+    "-": 4,
+    "*": 5,
+    "/": 5,
+    "%": 5,
+}
+
+
 class _TransformError(Exception):
     """A syntax problem found while building the AST (e.g. assigning to a call)."""
 
@@ -286,10 +299,24 @@ class _ToAst(Transformer):
 
     # -------------------------------------------------------------- expressions
 
-    def binop(self, ch: list[Any]) -> ast.Binary:
-        left, op, right = ch
-        symbol = {"or": "||", "and": "&&"}.get(op.value, op.value)
-        return _span(ast.Binary(symbol, left, right), left, right)
+    def expr(self, ch: list[Any]) -> ast.Expr:
+        """Groups ``operand (op operand)*`` by precedence (all operators are left-associative)."""
+        operands: list[ast.Expr] = [ch[0]]
+        ops: list[str] = []
+
+        def reduce() -> None:
+            right, left = operands.pop(), operands.pop()
+            operands.append(_span(ast.Binary(ops.pop(), left, right), left, right))
+
+        for i in range(1, len(ch), 2):
+            op = _OP_SYMBOL.get(ch[i].value, ch[i].value)
+            while ops and _PRECEDENCE[ops[-1]] >= _PRECEDENCE[op]:
+                reduce()
+            ops.append(op)
+            operands.append(ch[i + 1])
+        while ops:
+            reduce()
+        return operands[0]
 
     def unop(self, ch: list[Any]) -> ast.Unary:
         op, operand = ch
