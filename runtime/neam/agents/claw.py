@@ -14,7 +14,7 @@ from neam.agents.sessions import DEFAULT_MAX_HISTORY_TURNS, Session, SessionStor
 from neam.agents.tools import SkillExecutor, run_tool_loop
 from neam.providers import ToolSpec
 
-MEMORY_RESULTS = 3
+DEFAULT_MEMORY_RESULTS = 3
 
 
 @dataclass
@@ -25,7 +25,11 @@ class ClawSettings:
     max_history_turns: int
     idle_reset_minutes: float | None
     compaction: str
+    compaction_threshold: float
     search: str | None
+    memory_results: int
+    inject_memory: bool
+    flush_memory: bool
     temperature: float | None
 
     @classmethod
@@ -38,7 +42,15 @@ class ClawSettings:
             max_history_turns=int(session.get("max_history_turns") or DEFAULT_MAX_HISTORY_TURNS),
             idle_reset_minutes=float(idle) if idle else None,
             compaction=str(session.get("compaction") or "manual"),
+            compaction_threshold=float(
+                session.get("compaction_threshold") or compaction.AUTO_THRESHOLD
+            ),
             search=memory.get("search") if memory else None,
+            memory_results=int(
+                memory.get("top_k") or memory.get("limit") or DEFAULT_MEMORY_RESULTS
+            ),
+            inject_memory=memory.get("auto_inject", True) is not False,
+            flush_memory=memory.get("flush_on_compaction", True) is not False,
             temperature=config.get("temperature"),
         )
 
@@ -81,7 +93,7 @@ class ClawAgent:
                 return self._record(session, message, f"[{exc}]", [], blocked=True)
             messages = self._messages(session, text)
             if self.settings.compaction == "auto" and compaction.needs_auto_compaction(
-                messages, self.provider.context_window
+                messages, self.provider.context_window, self.settings.compaction_threshold
             ):
                 self._compact(session)
                 messages = self._messages(session, text)
@@ -111,8 +123,8 @@ class ClawAgent:
 
     def _messages(self, session: Session, text: str) -> list[dict[str, Any]]:
         system = self.settings.system
-        if self.settings.search:
-            hits = self.memory.search(text, self.settings.search, MEMORY_RESULTS)
+        if self.settings.search and self.settings.inject_memory:
+            hits = self.memory.search(text, self.settings.search, self.settings.memory_results)
             if hits:
                 system += "\n\nRelevant memory:\n" + "\n".join(
                     f"[{hit['path']}] {hit['text']}" for hit in hits
@@ -145,13 +157,14 @@ class ClawAgent:
         turns = self.store.read_turns(session)
         before = len(turns)
         keep = compaction.keep_count(self.settings.max_history_turns)
-        if before <= keep:
+        if before <= keep or self.settings.compaction == "disabled":
             return {"turns_before": before, "turns_after": before, "summary_length": 0}
         old, kept = turns[:-keep], turns[-keep:]
         summary = compaction.summarize(session.summary, old)
-        compaction.flush_to_memory(
-            self.workspace, session.key, compaction.durable_facts(old), summary
-        )
+        if self.settings.flush_memory:
+            compaction.flush_to_memory(
+                self.workspace, session.key, compaction.durable_facts(old), summary
+            )
         self.store.rewrite(session, summary, len(old), kept)
         return {"turns_before": before, "turns_after": len(kept), "summary_length": len(summary)}
 

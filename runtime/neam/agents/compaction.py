@@ -32,8 +32,11 @@ def estimate_tokens(messages: list[dict[str, Any]]) -> int:
     return sum(len(str(m.get("content") or "")) for m in messages) // 4 + 4 * len(messages)
 
 
-def needs_auto_compaction(messages: list[dict[str, Any]], context_window: int) -> bool:
-    return context_window > 0 and estimate_tokens(messages) >= AUTO_THRESHOLD * context_window
+def needs_auto_compaction(
+    messages: list[dict[str, Any]], context_window: int, threshold: float = AUTO_THRESHOLD
+) -> bool:
+    """True when the prompt is estimated at ``threshold`` (default 80%) of the window."""
+    return context_window > 0 and estimate_tokens(messages) >= threshold * context_window
 
 
 def keep_count(max_history_turns: int) -> int:

@@ -8,7 +8,8 @@ calls, forge loops, ``spawn`` and ``dag_execute``. Paths:
   (``NEAM_WORKSPACE_DIR``, default: the current directory); without one the
   agent gets ``<workspace_dir>/<agent>``;
 - claw sessions live in ``<sessions_dir>/<agent>/<key>.jsonl``
-  (``NEAM_SESSIONS_DIR``, default ``<workspace_dir>/sessions``);
+  (``NEAM_SESSIONS_DIR``, default ``<workspace_dir>/sessions``), or under the
+  agent's ``session.sessions_dir`` (relative to ``workspace_dir``);
 - a relative ``scripted_file`` is looked up in the current directory, then next
   to the program file.
 
@@ -50,12 +51,14 @@ __all__ = [
 ]
 
 DEFAULT_MAX_COST = Decimal("10.0")
+_KIND_NAMES = {"agent": "plain agent", "claw": "claw agent", "forge": "forge agent"}
 
 
 class AgentNotFoundError(LookupError):
-    def __init__(self, name: str, kind: str = "") -> None:
-        detail = f" (not a {kind} agent)" if kind else ""
-        super().__init__(f"Agent not found: {name}{detail}")
+    """No agent of that name (or not of the kind asked for)."""
+
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
         self.name = name
 
 
@@ -92,6 +95,7 @@ class AgentRuntime:
         self.env = env
         self.emit = emit or _stderr_emit
         self.store = SessionStore(self.sessions_dir)
+        self._stores: dict[Path, SessionStore] = {self.sessions_dir: self.store}
         self.host = RuntimeHost(self)
         self._lock = threading.Lock()
         self._providers: dict[str, Any] = {}
@@ -116,9 +120,15 @@ class AgentRuntime:
             "agent": self.program.agents,
         }[kind]
         found = self.program.agent(name) if table is None else table.get(name)
-        if found is None:
-            raise AgentNotFoundError(name, kind or "")
-        return found
+        if found is not None:
+            return found
+        other = self.program.agent(name)
+        if other is None:
+            raise AgentNotFoundError(f"Agent not found: {name}", name)
+        raise AgentNotFoundError(
+            f"Agent not found: {name} is a {_KIND_NAMES[other.kind]}, not a {_KIND_NAMES[kind]}",
+            name,
+        )
 
     def workspace(self, decl: Any, override: str | Path | None = None) -> Path:
         if override is not None:
@@ -174,6 +184,17 @@ class AgentRuntime:
         )
         return tools, executor
 
+    def _store(self, decl: Any) -> SessionStore:
+        """The agent's session store: ``session.sessions_dir`` (relative to
+        ``workspace_dir``) when set, else the runtime's ``sessions_dir``."""
+        configured = (decl.config.get("session") or {}).get("sessions_dir")
+        if not configured:
+            return self.store
+        root = Path(str(configured))
+        root = root if root.is_absolute() else self.workspace_dir / root
+        with self._lock:
+            return self._stores.setdefault(root, SessionStore(root))
+
     def memory(self, workspace: Path) -> MemoryIndex:
         with self._lock:
             return self._memories.setdefault(workspace, MemoryIndex(workspace))
@@ -196,7 +217,7 @@ class AgentRuntime:
             tools=tools,
             executor=executor,
             guards=guards,
-            store=self.store,
+            store=self._store(decl),
             workspace=workspace,
             memory=self.memory(workspace),
         )
@@ -213,7 +234,7 @@ class AgentRuntime:
     def compact(self, agent: str, session_key: str | None = None) -> dict[str, int]:
         """Compacts one session, or every session of the agent (totals are summed)."""
         claw = self.claw(agent)
-        keys = [session_key] if session_key is not None else self.store.keys(agent)
+        keys = [session_key] if session_key is not None else claw.store.keys(agent)
         total = {"turns_before": 0, "turns_after": 0, "summary_length": 0}
         for key in keys:
             for field, value in claw.compact(check_component(key, "session key")).items():
@@ -221,8 +242,7 @@ class AgentRuntime:
         return total
 
     def session_count(self, agent: str) -> int:
-        self.decl(agent, "claw")
-        return self.store.count(agent)
+        return self.claw(agent).store.count(agent)
 
     def session_history(self, agent: str, session_key: str) -> list[dict[str, Any]]:
         return self.claw(agent).history(check_component(session_key, "session key"))

@@ -11,6 +11,10 @@ import time
 import pytest
 from neam.agents import jsonl
 from neam.agents.names import InvalidNameError
+from neam.agents.runtime import AgentNotFoundError, AgentRuntime
+from neam.lang import compile_source
+
+from tests.support.llm_stubs import FAST_RETRY_ENV, LLMStub
 
 CLAW = """
 skill lookup_order {
@@ -277,3 +281,118 @@ def test_session_keys_are_validated(make_runtime, stub, key, tmp_path):
     with pytest.raises(InvalidNameError):
         rt.ask("bot", key, "hi")
     assert not (tmp_path / "escape.jsonl").exists()
+
+
+def test_wrong_kind_and_unknown_agents(make_runtime, stub):
+    rt = make_runtime(claw_source())
+    with pytest.raises(AgentNotFoundError, match=r"^Agent not found: ghost$"):
+        rt.ask("ghost", "k", "hi")
+    with pytest.raises(AgentNotFoundError, match="bot is a claw agent, not a forge agent"):
+        rt.run_forge("bot")
+    assert stub.requests == []
+
+
+SETTINGS = """
+claw agent quiet {
+  provider: "openai"
+  model: "stub-model"
+  system: "Quiet."
+  workspace: "quietspace"
+  session: {
+    max_history_turns: 4
+    compaction: "disabled"
+    sessions_dir: "elsewhere"
+  }
+  semantic_memory: {
+    search: "keyword"
+    auto_inject: false
+    top_k: 1
+  }
+}
+
+claw agent noflush {
+  provider: "openai"
+  model: "stub-model"
+  workspace: "noflushspace"
+  session: { max_history_turns: 2 }
+  semantic_memory: { search: "keyword", flush_on_compaction: false }
+}
+"""
+
+
+def test_session_and_memory_settings_are_honoured(make_runtime, stub, tmp_path):
+    rt = make_runtime(SETTINGS)
+    space = tmp_path / "ws" / "quietspace"
+    space.mkdir(parents=True)
+    (space / "a.md").write_text("apples are red\n\napples are green")
+    for i in range(5):
+        rt.ask("quiet", "k", f"apples {i}")
+    assert "Relevant memory" not in sent(stub.requests[-1])[0][1]  # auto_inject: false
+    assert len(rt.memory_search("quiet", "apples")) == 2
+    assert (tmp_path / "ws" / "elsewhere" / "quiet" / "k.jsonl").exists()  # sessions_dir
+    assert rt.session_count("quiet") == 1
+    assert rt.compact("quiet", "k") == {"turns_before": 5, "turns_after": 5, "summary_length": 0}
+    for i in range(4):
+        rt.ask("noflush", "k", f"My name is N{i}.")
+    assert rt.compact("noflush", "k")["turns_after"] == 1
+    assert not (tmp_path / "ws" / "noflushspace" / "MEMORY.md").exists()
+
+
+TOOL_AGENT = """
+skill lookup_order {
+  description: "Look up an order"
+  params: { order_id: string }
+  impl(order_id) { return "Order " + order_id + ": shipped"; }
+}
+
+claw agent bot {
+  provider: "PROVIDER"
+  model: "stub-model"
+  system: "You are helpful."
+  skills: [lookup_order]
+}
+"""
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic", "ollama"])
+def test_tool_round_trip_through_each_wire_format(kind, tmp_path):
+    with LLMStub(kind) as server:
+        program = compile_source(
+            TOOL_AGENT.replace("PROVIDER", kind), str(tmp_path / "p.neam")
+        ).program
+        rt = AgentRuntime(
+            program,
+            sessions_dir=tmp_path / "s",
+            workspace_dir=tmp_path,
+            env={**server.env(), **FAST_RETRY_ENV},
+        )
+        server.reply(
+            tool_calls=[{"id": "c1", "name": "lookup_order", "arguments": {"order_id": "A-1"}}]
+        )
+        server.reply("It shipped.")
+        assert rt.ask("bot", "k", "where is A-1?") == "It shipped."
+        assert rt.ask("bot", "k", "thanks") == "echo: thanks"
+        second = json.dumps(server.requests[1].json)
+        assert "Order A-1: shipped" in second
+        third = json.dumps(server.requests[2].json)
+        assert "where is A-1?" in third and "It shipped." in third
+
+
+def test_scripted_provider_drives_a_claw_session(tmp_path):
+    script = tmp_path / "replies.yaml"
+    script.write_text(
+        "replies:\n"
+        "  - tool_calls: [{name: lookup_order, arguments: {order_id: B-2}}]\n"
+        "  - text: Order B-2 is on its way.\n"
+        "  - match: bye\n"
+        "    text: Goodbye!\n"
+    )
+    source = TOOL_AGENT.replace("PROVIDER", "scripted").replace(
+        'model: "stub-model"', f'model: "scripted"\n  scripted_file: "{script}"'
+    )
+    program = compile_source(source, str(tmp_path / "p.neam")).program
+    rt = AgentRuntime(program, sessions_dir=tmp_path / "s", workspace_dir=tmp_path, env={})
+    assert rt.ask("bot", "k", "where is B-2?") == "Order B-2 is on its way."
+    assert rt.ask("bot", "k", "ok bye") == "Goodbye!"
+    turns = rt.session_history("bot", "k")
+    assert turns[0]["tools"][0]["result"] == "Order B-2: shipped"
