@@ -316,7 +316,8 @@ class _Checker:
                 )
             elif params is not None and isinstance(params.value, ast.ConfigBlock):
                 for p in params.value.fields:
-                    self.check_value(p.value, schema.TYPENAME, f"parameter '{p.key}'", owner)
+                    if not isinstance(p.value, ast.ConfigBlock):  # a block: {type: .., ...}
+                        self.check_value(p.value, schema.TYPENAME, f"parameter '{p.key}'", owner)
                 if impls and len(impls[0].params) != len(params.value.fields):
                     self.report(
                         self.name_span(impls[0], "impl"),
@@ -352,7 +353,9 @@ class _Checker:
                 seen_handlers.add(h.name)
                 self.check_function(h)
         elif node.keyword == "channel":
-            self.check_fields(body, schema.CHANNEL_FIELDS, owner, strict=False)
+            # Besides `type`, channel keys are transport options (port, path, token_env, ...).
+            options = {f.key: schema.ANY for f in body.fields} | schema.CHANNEL_FIELDS
+            self.check_fields(body, options, owner)
         elif node.keyword == "struct":
             seen_struct: set[str] = set()
             for fld in body.fields:

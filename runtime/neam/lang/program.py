@@ -188,7 +188,7 @@ def _add_decl(prog: Program, item: ast.DeclNode) -> None:
         prog.skills[item.name] = SkillDecl(
             name=item.name,
             description=str(cfg.get("description", "")),
-            params={str(k): str(v) for k, v in params.items()} if isinstance(params, dict) else {},
+            params=_param_types(params),
             sensitive=bool(cfg.get("sensitive", False)),
             impl=impl,
             line=item.line,
@@ -205,6 +205,19 @@ def _add_decl(prog: Program, item: ast.DeclNode) -> None:
     elif item.keyword == "struct" and item.name not in prog.structs:
         fields = {k: str(v) for k, v in cfg.items()}
         prog.structs[item.name] = StructDecl(item.name, fields, item.line, item.column)
+
+
+def _param_types(params: Any) -> dict[str, str]:
+    """``params: { q: string }`` or ``params: { q: { type: string, ... } }`` -> {q: "string"}."""
+    if not isinstance(params, dict):
+        return {}
+    out: dict[str, str] = {}
+    for name, spec in params.items():
+        if isinstance(spec, dict):
+            out[name] = str(spec.get("type", "any"))
+        else:
+            out[name] = str(spec)
+    return out
 
 
 def compile_source(text: str, filename: str = "<input>") -> CompileResult:

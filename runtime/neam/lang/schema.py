@@ -102,7 +102,9 @@ SEMANTIC_MEMORY = block(
     strict=False,
 )
 
-LANES = block({}, strict=False)
+# Lanes partition concurrent conversations; their keys are lane names or
+# runtime-specific options, so any block (or list) is accepted.
+LANES = ANY
 
 LOOP = block(
     {

@@ -179,3 +179,26 @@ def test_syntax_errors_have_positions(src: str, line: int, column: int, fragment
     assert (d.line, d.column, d.severity) == (line, column, "error")
     assert fragment in d.message
     assert str(d).startswith(f"bad.neam:{line}:{column}: error: ")
+
+
+def test_liberal_forms_check_clean() -> None:
+    src = """
+    skill search {
+      description: "Search"
+      params: { query: { type: string, description: "what to look for" }, limit: "int" }
+      impl(query, limit) { return query; }
+    }
+    channel slack_chan { type: "slack", token_env: "SLACK_TOKEN", port: 8080 }
+    fun check_it(ctx) { return true; }
+    claw agent c {
+      provider: "openai", model: "gpt-4o",
+      skills: [search], channels: [slack_chan],
+      lanes: { main: 1, background: 2 },
+    }
+    forge agent f { provider: "openai" model: "gpt-4o" verify: "check_it" }
+    """
+    result = compile_source(src)
+    assert result.ok and result.warnings == [], result.format()
+    assert result.program is not None
+    assert result.program.skills["search"].params == {"query": "string", "limit": "int"}
+    assert result.program.forge_agents["f"].config["verify"] == "check_it"
