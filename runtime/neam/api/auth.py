@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from neam.api.errors import send_error
 
 OPEN_PATHS = frozenset({"/health", "/ready", "/startup"})
 
@@ -67,7 +68,8 @@ class AuthMiddleware:
         admin = is_admin_path(scope["path"])
         status, message = self._decide(token, admin)
         if status:
-            await _reject(send, status, message)
+            challenge = [(b"www-authenticate", b'Bearer realm="neam-api"')] if status == 401 else []
+            await send_error(send, status, message, challenge)
             return
         if token is not None:
             scope.setdefault("state", {})["principal"] = key_id(token.decode("latin-1"))
@@ -90,12 +92,3 @@ class AuthMiddleware:
         if is_admin or _matches(token, self.api_keys):
             return 0, ""
         return 401, "invalid API key"
-
-
-async def _reject(send: Send, status: int, message: str) -> None:
-    body = json.dumps({"error": message}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if status == 401:
-        headers.append((b"www-authenticate", b'Bearer realm="neam-api"'))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

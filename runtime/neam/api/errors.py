@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.types import Send
 
 from neam.agents.names import InvalidNameError
 from neam.providers import MissingAPIKeyError, ProviderConfigError, ProviderError
@@ -23,6 +25,25 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.extra = extra
+
+
+async def send_error(
+    send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """Sends a JSON error straight from ASGI middleware (before routing)."""
+    body = json.dumps({"error": message}, separators=(",", ":")).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def error_response(status: int, message: str, **extra: Any) -> JSONResponse:

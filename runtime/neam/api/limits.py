@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from neam.api.errors import send_error
 
 
 class BodyLimitMiddleware:
@@ -53,21 +53,8 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
     async def _reject(self, send: Send) -> None:
-        body = json.dumps(
-            {"error": f"request body too large (limit {self.max_bytes} bytes)"}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        message = f"request body too large (limit {self.max_bytes} bytes)"
+        await send_error(send, 413, message, [(b"connection", b"close")])
 
 
 def _content_length(scope: Scope) -> int | None:

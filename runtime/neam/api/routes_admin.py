@@ -64,9 +64,12 @@ async def disable(request: Request) -> dict[str, object]:
     if agent is not None:
         _known_agent(request, agent)
     state.killswitch.disable(agent, body.reason)
-    stopped = state.forge.stop_all() if agent is None and state.forge else []
-    if agent is not None and state.forge and state.forge.stop(agent):
-        stopped = [agent]
+    stopped: list[str] = []
+    if state.forge is not None:
+        if agent is None:
+            stopped = state.forge.stop_all()
+        elif state.forge.stop(agent):
+            stopped = [agent]
     denied = state.confirmations.deny_all(agent)
     scope = "global" if agent is None else "agent"
     return {

@@ -39,7 +39,7 @@ class DrainingServer(uvicorn.Server):
         self._loop = asyncio.get_running_loop()
         await super().serve(sockets)
 
-    def fail(self, message: str) -> None:
+    def fail(self, _message: str) -> None:
         """Called when the program cannot be loaded (already logged): exit with status 1."""
         self.exit_code = 1
         self.should_exit = True
