@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +102,7 @@ class ClawAgent:
                 self.provider,
                 messages,
                 self.tools,
-                self.executor,
+                functools.partial(self.executor, session_key=key),
                 temperature=self.settings.temperature,
             )
             try:

@@ -14,7 +14,9 @@ calls, forge loops, ``spawn`` and ``dag_execute``. Paths:
   to the program file.
 
 Skills, guards and verify functions run in interpreters owned by the runtime:
-one per thread and workspace, so parallel sessions never share one.
+one per thread and workspace, so parallel sessions never share one. With a
+``confirm`` hook (the API server's confirmation broker), a ``sensitive`` skill
+runs only when the hook approves it.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from neam.agents.memory import MemoryIndex
 from neam.agents.names import check_component
 from neam.agents.results import ForgeProgress, ForgeResult
 from neam.agents.sessions import SessionStore
-from neam.agents.tools import SkillExecutor, run_tool_loop, tool_spec
+from neam.agents.tools import Confirm, SkillExecutor, run_tool_loop, tool_spec
 from neam.lang import Interpreter, load_program
 from neam.orchestration.dag import dag_execute
 from neam.orchestration.spawn import spawn
@@ -88,8 +90,10 @@ class AgentRuntime:
         workspace_dir: Path,
         env: Mapping[str, str] = os.environ,
         emit: Callable[[Any], None] | None = None,
+        confirm: Confirm | None = None,
     ) -> None:
         self.program = program
+        self.confirm = confirm
         self.sessions_dir = Path(sessions_dir).absolute()
         self.workspace_dir = Path(workspace_dir).absolute()
         self.env = env
@@ -180,7 +184,12 @@ class AgentRuntime:
         names = list(decl.config.get("skills") or [])
         tools = [tool_spec(self.program.skills[name]) for name in names]
         executor = SkillExecutor(
-            names, lambda n, a: self.interpreter(workspace).call_skill(n, a), guards
+            decl.name,
+            names,
+            lambda n, a: self.interpreter(workspace).call_skill(n, a),
+            guards,
+            sensitive={n for n in names if self.program.skills[n].sensitive},
+            confirm=self.confirm,
         )
         return tools, executor
 

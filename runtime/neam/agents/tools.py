@@ -53,20 +53,32 @@ def result_text(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
+Confirm = Callable[[str, str, dict[str, Any], str | None], bool]
+"""``confirm(agent, skill, arguments, session_key) -> approved`` for sensitive skills."""
+
+
 class SkillExecutor:
-    """Runs the tool calls of one agent: guards, then the skill's Neam ``impl``."""
+    """Runs the tool calls of one agent: guards, approval of sensitive skills (when a
+    ``confirm`` hook is set), then the skill's Neam ``impl``."""
 
     def __init__(
         self,
+        agent: str,
         skills: list[str],
         call_skill: Callable[[str, dict[str, Any]], Any],
         guards: GuardPipeline,
+        *,
+        sensitive: set[str] | None = None,
+        confirm: Confirm | None = None,
     ) -> None:
+        self._agent = agent
         self._skills = set(skills)
         self._call_skill = call_skill
         self._guards = guards
+        self._sensitive = sensitive or set()
+        self._confirm = confirm
 
-    def __call__(self, call: ToolCall) -> str:
+    def __call__(self, call: ToolCall, session_key: str | None = None) -> str:
         if call.name not in self._skills:
             return f"error: unknown tool {call.name!r}"
         try:
@@ -74,6 +86,12 @@ class SkillExecutor:
                 "tool_input", {"name": call.name, "arguments": dict(call.arguments)}
             )
             arguments = checked.get("arguments", checked) if isinstance(checked, dict) else {}
+            if (
+                call.name in self._sensitive
+                and self._confirm is not None
+                and not self._confirm(self._agent, call.name, dict(arguments), session_key)
+            ):
+                return f"error: sensitive skill {call.name!r} was not approved"
             output = result_text(self._call_skill(call.name, dict(arguments)))
             return result_text(self._guards.apply("tool_output", output))
         except (GuardBlocked, NeamRuntimeError) as exc:

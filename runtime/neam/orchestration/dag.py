@@ -10,6 +10,7 @@ finish, then :class:`DagError` names the failed node.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -86,12 +87,17 @@ def topological_levels(nodes: list[Node]) -> list[list[str]]:
     return levels
 
 
+def _text(result: Any) -> str:
+    """A result as text: strings as they are, anything else (a forge outcome map) as JSON."""
+    return result if isinstance(result, str) else json.dumps(result, default=str)
+
+
 def node_task(node: Node, results: dict[str, Any]) -> str:
     """The node's task followed by the results of its dependencies."""
     if not node.depends_on:
         return node.task
     parts = [node.task, "", "Results of the steps this one depends on:"]
-    parts += [f"[{dep}]\n{results[dep]}" for dep in node.depends_on]
+    parts += [f"[{dep}]\n{_text(results[dep])}" for dep in node.depends_on]
     return "\n".join(parts).strip()
 
 

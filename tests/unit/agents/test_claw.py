@@ -396,3 +396,47 @@ def test_scripted_provider_drives_a_claw_session(tmp_path):
     assert rt.ask("bot", "k", "ok bye") == "Goodbye!"
     turns = rt.session_history("bot", "k")
     assert turns[0]["tools"][0]["result"] == "Order B-2: shipped"
+
+
+SENSITIVE = """
+skill refund {
+  description: "Refund an order"
+  params: { order_id: string }
+  sensitive: true
+  impl(order_id) { workspace_write("refunded.txt", order_id); return "refunded " + order_id; }
+}
+
+claw agent bot {
+  provider: "openai"
+  model: "stub-model"
+  skills: [refund]
+  workspace: "space"
+}
+"""
+
+
+@pytest.mark.parametrize("approve", [True, False])
+def test_sensitive_skills_need_the_confirm_hook_to_approve(approve, stub, tmp_path):
+    asked = []
+
+    def confirm(agent, skill, arguments, session_key):
+        asked.append((agent, skill, arguments, session_key))
+        return approve
+
+    program = compile_source(SENSITIVE, str(tmp_path / "p.neam")).program
+    rt = AgentRuntime(
+        program,
+        sessions_dir=tmp_path / "s",
+        workspace_dir=tmp_path,
+        env={**stub.env(), **FAST_RETRY_ENV},
+        confirm=confirm,
+    )
+    stub.reply(tool_calls=[{"id": "c", "name": "refund", "arguments": {"order_id": "Z-9"}}])
+    stub.reply("done")
+    rt.ask("bot", "user_7", "refund Z-9")
+    assert asked == [("bot", "refund", {"order_id": "Z-9"}, "user_7")]
+    tool_result = sent(stub.requests[1])[-1][1]
+    assert (tmp_path / "space" / "refunded.txt").exists() is approve
+    assert tool_result == (
+        "refunded Z-9" if approve else "error: sensitive skill 'refund' was not approved"
+    )

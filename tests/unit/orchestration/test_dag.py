@@ -119,3 +119,15 @@ def test_a_failed_node_stops_its_dependents():
     with pytest.raises(DagError, match="node 'x' failed: b broke"):
         dag_execute(rt, [_node("x", "b"), _node("y", "a", ["x"])], parallelism=1)
     assert rt.calls == ["task x"]
+
+
+def test_non_text_results_reach_dependents_as_json():
+    seen = {}
+
+    class Rt(RecordingRuntime):
+        def spawn(self, agent, task):
+            seen[task.splitlines()[0]] = task
+            return {"outcome": "completed", "iterations": 1}
+
+    dag_execute(Rt(), [_node("f"), _node("g", deps=["f"])])
+    assert '[f]\n{"outcome": "completed", "iterations": 1}' in seen["task g"]
