@@ -25,6 +25,7 @@ from typing import Any
 from neam.agents.results import ForgeProgress, ForgeResult
 from neam.agents.runtime import AgentRuntime, default_dirs
 from neam.lang import NeamCompileError, load_program
+from neam.lang.neamb import NeambError
 from neam.providers import ProviderError
 
 PREFIX = "[neam-forge]"
@@ -134,9 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     except NeamCompileError as exc:
         print(str(exc), file=sys.stderr, flush=True)
         return out.finish(_error(f"compilation failed: {args.agent}"))
-    except OSError as exc:
-        print(f"{PREFIX} cannot read {args.agent}: {exc.strerror}", file=sys.stderr)
-        return out.finish(_error(f"cannot read {args.agent}: {exc.strerror}"))
+    except (OSError, NeambError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        print(f"{PREFIX} cannot load {args.agent}: {reason}", file=sys.stderr)
+        return out.finish(_error(f"cannot load {args.agent}: {reason}"))
     log(
         f"Registered {_plural(len(program.skills), 'skill')}, "
         f"{_plural(len(program.guards), 'guard')}, {_plural(len(program.channels), 'channel')}"

@@ -298,3 +298,19 @@ def test_example_runs_from_a_copy_with_relative_paths(tmp_path):
     shutil.copy(EXAMPLE.with_name("hello_builder.replies.yaml"), tmp_path)
     proc, outcome = forge(tmp_path, "--agent", "prog.neam")
     assert proc.returncode == 0 and outcome["outcome"] == "completed"
+
+
+def test_compiled_neamb_runs_and_a_broken_one_fails_cleanly(tmp_path):
+    shutil.copy(EXAMPLE.with_name("hello_builder.replies.yaml"), tmp_path)
+    shutil.copy(EXAMPLE, tmp_path / "prog.neam")
+    neamc = Path(sys.executable).parent / "neamc"
+    subprocess.run(
+        [str(neamc), "compile", "prog.neam", "-o", "prog.neamb"], cwd=tmp_path, check=True
+    )
+    proc, outcome = forge(tmp_path, "--agent", "prog.neamb", "--workspace", "out")
+    assert proc.returncode == 0 and outcome["outcome"] == "completed"
+    assert (tmp_path / "out" / "hello.py").exists()
+    (tmp_path / "broken.neamb").write_text("{not json")
+    proc, outcome = forge(tmp_path, "--agent", "broken.neamb")
+    assert proc.returncode == 1 and outcome["outcome"] == "error"
+    assert "cannot load broken.neamb" in outcome["message"]
