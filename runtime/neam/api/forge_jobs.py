@@ -1,6 +1,9 @@
 """Background forge loops: at most one per agent, each on its own thread.
 
 Forge loops run for minutes, so they do not occupy the request worker pool.
+Before an agent's first run in this process, its status comes from the state
+the loop persists in its workspace, so a restarted pod still reports the last
+run.
 A stop request sets the loop's stop event; the runtime finishes the current
 iteration and ends with ``aborted``.
 """
@@ -12,6 +15,9 @@ import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+
+from neam.agents import forge_state
+from neam.agents.results import RUNNING
 
 log = logging.getLogger("neam.api")
 
@@ -123,8 +129,29 @@ class ForgeJobs:
         return [s.agent for s in running]
 
     def state(self, agent: str) -> ForgeState:
+        """This process's view of the agent's loop, else what its workspace recorded."""
         with self._lock:
-            return self._states.get(agent) or ForgeState(agent=agent)
+            state = self._states.get(agent)
+        return state or self._persisted(agent)
+
+    def _persisted(self, agent: str) -> ForgeState:
+        """The last run before this process started (the loop persists it to resume)."""
+        saved = forge_state.load(self._runtime.forge_spec(agent).workspace, agent)
+        if saved.iteration == 0:
+            return ForgeState(agent=agent)
+        interrupted = saved.outcome == RUNNING
+        return ForgeState(
+            agent=agent,
+            iteration=saved.iteration,
+            total_cost=saved.total_cost,
+            last_outcome="aborted" if interrupted else saved.outcome,
+            current_task=saved.current_task or None,
+            message=(
+                f"interrupted at iteration {saved.iteration}; starting again resumes"
+                if interrupted
+                else saved.message
+            ),
+        )
 
     def is_running(self, agent: str) -> bool:
         with self._lock:

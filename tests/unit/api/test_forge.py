@@ -93,3 +93,18 @@ def test_forge_errors(demo) -> None:
     r = c.post(START, json={"max_cost": "lots"})
     assert r.status_code == 400 and "max_cost" in r.json()["error"]
     assert c.get(START).status_code == 405
+
+
+def test_status_after_a_restart_comes_from_the_workspace(demo, tmp_path) -> None:
+    first = demo()
+    c = first.client
+    assert c.post(START, json={"max_iterations": 2}).status_code == 200
+    final = wait_for(c, lambda s: not s["running"])
+    assert final["last_outcome"] == "iteration_limit"
+    first.stop()
+    # a new server process on the same workspace (a restarted pod)
+    second = demo()
+    status = second.client.get(STATUS).json()
+    assert status["running"] is False
+    assert status["iteration"] == 2 and status["last_outcome"] == "iteration_limit"
+    assert status["total_cost"] == final["total_cost"]
