@@ -77,21 +77,29 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
-class Output:
-    """Writes the final JSON line (and the termination message) exactly once."""
+def finish(result: ForgeResult, env: dict[str, str]) -> int:
+    """Prints the JSON line, writes the termination message, returns the exit code.
 
-    def __init__(self, env: dict[str, str]) -> None:
-        self.termination_path = env.get("NEAM_TERMINATION_MESSAGE_PATH")
-
-    def finish(self, result: ForgeResult) -> int:
-        line = json.dumps(result.to_json_dict())
-        print(line, flush=True)
-        if self.termination_path:
+    The termination message (``NEAM_TERMINATION_MESSAGE_PATH``) is written by
+    ``neam.report.write_termination_message`` (exact decimal cost, bounded
+    message) when that module is available, else as the same JSON line.
+    """
+    line = json.dumps(result.to_json_dict())
+    print(line, flush=True)
+    target = env.get("NEAM_TERMINATION_MESSAGE_PATH")
+    if target:
+        try:
+            from neam.report import write_termination_message
+        except ImportError:
             try:
-                Path(self.termination_path).write_text(line + "\n", encoding="utf-8")
+                Path(target).write_text(line + "\n", encoding="utf-8")
             except OSError as exc:
                 print(f"{PREFIX} cannot write termination message: {exc}", file=sys.stderr)
-        return 0 if result.outcome == "completed" else 1
+        else:
+            write_termination_message(
+                result.outcome, result.iterations, result.total_cost, result.message, env=env
+            )
+    return 0 if result.outcome == "completed" else 1
 
 
 def _error(message: str) -> ForgeResult:
@@ -123,7 +131,6 @@ def _chain(*callbacks: Callable[[ForgeProgress], None] | None) -> Callable[[Forg
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     env = dict(os.environ)
-    out = Output(env)
     log: Callable[[str], None] = (
         (lambda text: print(f"{PREFIX} {text}", file=sys.stderr, flush=True))
         if args.verbose
@@ -134,20 +141,20 @@ def main(argv: list[str] | None = None) -> int:
         program = load_program(Path(args.agent))
     except NeamCompileError as exc:
         print(str(exc), file=sys.stderr, flush=True)
-        return out.finish(_error(f"compilation failed: {args.agent}"))
+        return finish(_error(f"compilation failed: {args.agent}"), env)
     except (OSError, NeambError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         print(f"{PREFIX} cannot load {args.agent}: {reason}", file=sys.stderr)
-        return out.finish(_error(f"cannot load {args.agent}: {reason}"))
+        return finish(_error(f"cannot load {args.agent}: {reason}"), env)
     log(
         f"Registered {_plural(len(program.skills), 'skill')}, "
         f"{_plural(len(program.guards), 'guard')}, {_plural(len(program.channels), 'channel')}"
     )
     if not program.forge_agents:
-        return out.finish(_error(f"no forge agent in {args.agent}"))
+        return finish(_error(f"no forge agent in {args.agent}"), env)
     name = args.name or next(iter(program.forge_agents))
     if name not in program.forge_agents:
-        return out.finish(_error(f"Agent not found: {name} (no forge agent of that name)"))
+        return finish(_error(f"Agent not found: {name} (no forge agent of that name)"), env)
     log(f"Found forge agent: {name}")
     overrides = [
         f"{label}={value}"
@@ -195,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PREFIX} {exc}", file=sys.stderr, flush=True)
         result = _error(str(exc))
     log(f"Finished: {result.outcome} after {_plural(result.iterations, 'iteration')}")
-    return out.finish(result)
+    return finish(result, env)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -205,7 +207,10 @@ def test_termination_message_file(tmp_path, gated, stub):
         NEAM_TERMINATION_MESSAGE_PATH=str(target),
     )
     assert outcome["outcome"] == "cost_limit" and proc.returncode == 1
-    assert json.loads(target.read_text()) == outcome
+    written = json.loads(target.read_text())
+    assert written["outcome"] == "cost_limit" and written["iterations"] == outcome["iterations"]
+    assert Decimal(written["total_cost"]) == Decimal(str(outcome["total_cost"]))
+    assert written["message"] == outcome["message"]
 
 
 def test_resume_after_sigkill_keeps_the_budget(tmp_path, gated, stub):
@@ -314,3 +319,58 @@ def test_compiled_neamb_runs_and_a_broken_one_fails_cleanly(tmp_path):
     proc, outcome = forge(tmp_path, "--agent", "broken.neamb")
     assert proc.returncode == 1 and outcome["outcome"] == "error"
     assert "cannot load broken.neamb" in outcome["message"]
+
+
+class _StatusAPI(BaseHTTPRequestHandler):
+    """A stand-in for the Kubernetes API: records status PATCHes."""
+
+    patches: list[tuple[str, str, dict]] = []
+
+    def do_PATCH(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.patches.append((self.path, self.headers.get("Authorization", ""), body))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_progress_goes_to_the_in_pod_reporter(tmp_path, gated, stub):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _StatusAPI)
+    _StatusAPI.patches = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    token = tmp_path / "token"
+    token.write_text("pod-token\n")
+    try:
+        _, outcome = forge(
+            tmp_path,
+            "--agent",
+            str(gated),
+            "--name",
+            "gated",
+            "--max-iterations",
+            "2",
+            stub=stub,
+            stdin="\n" * 5,
+            NEAM_REPORT_RESOURCE="neam.dev/v1alpha1/namespaces/demo/forgeruns/run-1",
+            NEAM_REPORT_SERVER=f"http://127.0.0.1:{server.server_address[1]}",
+            NEAM_REPORT_TOKEN_FILE=str(token),
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert outcome["outcome"] == "iteration_limit"
+    paths = {p for p, _, _ in _StatusAPI.patches}
+    assert paths == {"/apis/neam.dev/v1alpha1/namespaces/demo/forgeruns/run-1/status"}
+    assert {auth for _, auth, _ in _StatusAPI.patches} == {"Bearer pod-token"}
+    progress = [body["status"]["progress"] for _, _, body in _StatusAPI.patches]
+    assert [(p["iteration"], p["outcome"]) for p in progress] == [
+        (1, "running"),
+        (2, "running"),
+        (2, "iteration_limit"),
+    ]
+    assert progress[-1]["maxIterations"] == 2
