@@ -101,10 +101,11 @@ def wait_started(proc: subprocess.Popen, url: str) -> None:
 def test_a_program_that_does_not_compile_exits_1(tmp_path) -> None:
     bad = tmp_path / "bad.neam"
     bad.write_text("claw agent broken {\n  provider: \n}\n")
-    proc, _ = launch(tmp_path, {}, "--program", str(bad))
+    proc, _ = launch(tmp_path, {"NEAM_API_KEY": ""}, "--program", str(bad))
     _, err = proc.communicate(timeout=WAIT)
     assert proc.returncode == 1
     assert "cannot load the program" in err and "bad.neam" in err
+    assert "development mode" in err  # no NEAM_API_KEY: warned at start
 
 
 def test_sigterm_drains_in_flight_work_then_exits_0(tmp_path, llm) -> None:

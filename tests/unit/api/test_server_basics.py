@@ -186,3 +186,21 @@ def test_audit_log_records_who_did_what_without_secrets(starting, tmp_path) -> N
     raw = (tmp_path / "audit.jsonl").read_text()
     for secret in ("my secret plan", API_KEY, "sk-wrong"):
         assert secret not in raw
+
+
+def test_audit_sinks_stderr_and_json(capsys) -> None:
+    from neam.api.audit import AuditLog
+
+    entry = {
+        "principal": "key:abc",
+        "method": "POST",
+        "endpoint": "/x",
+        "agent": None,
+        "status": 200,
+    }
+    AuditLog("stderr").record(entry)
+    AuditLog("json").record(entry)
+    out, err = capsys.readouterr()
+    assert " audit principal=key:abc method=POST endpoint=/x status=200" in err
+    assert "agent=" not in err  # empty fields are left out of the readable line
+    assert json.loads(out) | {"ts": "t"} == {**entry, "ts": "t"}
