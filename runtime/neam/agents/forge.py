@@ -11,6 +11,7 @@ iteration.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -28,6 +29,8 @@ from neam.agents.tools import run_tool_loop
 from neam.agents.verify import ABORT, PASS, classify
 from neam.lang import NeamRuntimeError
 from neam.providers import ProviderError, ToolCall, ToolSpec
+
+log = logging.getLogger("neam.forge")
 
 DEFAULT_MAX_ITERATIONS = 25
 NO_PLAN_TASK = "Complete the goal described in the system prompt."
@@ -102,17 +105,21 @@ class ForgeLoop:
         forge_state.save(self.spec.workspace, self.spec.agent, state)
 
     def _report(self, state: ForgeState) -> None:
-        if self.on_progress is not None:
-            self.on_progress(
-                ForgeProgress(
-                    iteration=state.iteration,
-                    max_iterations=self.spec.max_iterations,
-                    total_cost=state.total_cost,
-                    current_task=state.current_task,
-                    outcome=state.outcome,
-                    message=state.message,
-                )
-            )
+        """Calls ``on_progress``; a failing callback is logged and never ends the run."""
+        if self.on_progress is None:
+            return
+        progress = ForgeProgress(
+            iteration=state.iteration,
+            max_iterations=self.spec.max_iterations,
+            total_cost=state.total_cost,
+            current_task=state.current_task,
+            outcome=state.outcome,
+            message=state.message,
+        )
+        try:
+            self.on_progress(progress)
+        except Exception:
+            log.exception("forge %s: progress callback failed", self.spec.agent)
 
     def _finish(self, state: ForgeState, outcome: str, message: str) -> ForgeResult:
         state.outcome, state.message = outcome, message

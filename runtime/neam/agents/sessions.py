@@ -20,7 +20,7 @@ import weakref
 from collections import OrderedDict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,6 @@ class Session:
     turn_count: int = 0
     last_ts: float | None = None
     size: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def history(self) -> list[dict[str, Any]]:
         return list(self.tail)

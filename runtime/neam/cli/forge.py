@@ -115,15 +115,12 @@ def _reporter() -> Callable[[ForgeProgress], None] | None:
 
 
 def _chain(*callbacks: Callable[[ForgeProgress], None] | None) -> Callable[[ForgeProgress], None]:
-    """Calls each callback; a failing one is reported on stderr and never stops the loop."""
+    """One callback calling each given one (the loop logs and survives failures)."""
     active = [c for c in callbacks if c is not None]
 
     def call(progress: ForgeProgress) -> None:
         for callback in active:
-            try:
-                callback(progress)
-            except Exception as exc:  # a reporter must never kill the loop
-                print(f"{PREFIX} progress callback failed: {exc}", file=sys.stderr, flush=True)
+            callback(progress)
 
     return call
 

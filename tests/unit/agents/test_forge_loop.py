@@ -246,3 +246,12 @@ def test_hostile_feedback_keeps_jsonl_valid(make_runtime, stub, tmp_path):
         for line in (ws / name).read_text().splitlines():
             json.loads(line)
     assert records(ws / "learnings.jsonl")[0]["learning"] == hostile.strip()
+
+
+def test_a_failing_progress_callback_does_not_end_the_run(make_runtime, stub):
+    rt = make_runtime(forge_source("return true;", "none"))
+
+    def broken(progress):
+        raise RuntimeError("reporter down")
+
+    assert rt.run_forge("builder", on_progress=broken).outcome == "completed"
