@@ -15,6 +15,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from neam.lang import ast
 from neam.lang.diagnostics import Diagnostic
+from neam.lang.lexer import NeamLexer
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
 
@@ -383,7 +384,7 @@ class _ToAst(Transformer):
 _LARK = Lark(
     _GRAMMAR.read_text(encoding="utf-8"),
     parser="lalr",
-    lexer="contextual",
+    lexer=NeamLexer,
     maybe_placeholders=True,
     transformer=_ToAst(),
 )
@@ -406,7 +407,12 @@ def _describe_expected(expected: set[str]) -> str:
 def _syntax_diagnostic(err: UnexpectedInput, filename: str, source: str) -> Diagnostic:
     if isinstance(err, UnexpectedCharacters):
         char = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
-        message = f"unexpected character {char!r}"
+        if char in "\"'":
+            message = "unterminated string"
+        elif source.startswith("/*", err.pos_in_stream):
+            message = "unterminated comment"
+        else:
+            message = f"unexpected character {char!r}"
         return Diagnostic(
             filename, err.line, err.column, err.line, err.column + 1, "error", "syntax", message
         )

@@ -202,3 +202,37 @@ def test_liberal_forms_check_clean() -> None:
     assert result.program is not None
     assert result.program.skills["search"].params == {"query": "string", "limit": "int"}
     assert result.program.forge_agents["f"].config["verify"] == "check_it"
+
+
+def test_keywords_are_names_where_no_keyword_fits() -> None:
+    src = """
+    channel c { type: "http", for: "all", agent: "x" }
+    fun f(forge, claw) { let skill = forge + claw; return skill; }
+    """
+    m = parse_ok(src)
+    chan = m.items[0]
+    assert isinstance(chan, ast.DeclNode)
+    assert [f.key for f in chan.body.fields] == ["type", "for", "agent"]
+    fn = m.items[1]
+    assert isinstance(fn, ast.FunDecl) and [p.name for p in fn.params] == ["forge", "claw"]
+
+
+def test_positions_after_multiline_string() -> None:
+    m = parse_ok('let a = """line1\nline2""";\n  let b = 1;')
+    first, second = m.items
+    assert isinstance(first, ast.Let) and isinstance(first.value, ast.Literal)
+    assert (first.value.line, first.value.end_line, first.value.end_column) == (1, 2, 9)
+    assert isinstance(second, ast.Let) and (second.line, second.column) == (3, 3)
+
+
+@pytest.mark.parametrize(
+    ("src", "line", "column", "message"),
+    [
+        ('let a = 1;\nlet s = "abc;\n', 2, 9, "unterminated string"),
+        ("let a = 1; /* never closed\n", 1, 12, "unterminated comment"),
+        ("let a = 1;\n\n   #", 3, 4, "unexpected character '#'"),
+    ],
+)
+def test_lexical_errors(src: str, line: int, column: int, message: str) -> None:
+    _module, (d,) = parse(src, "lex.neam")
+    assert (d.line, d.column, d.message) == (line, column, message)

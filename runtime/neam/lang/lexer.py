@@ -1,0 +1,115 @@
+"""A fast contextual lexer for the Neam grammar, plugged into lark's LALR parser.
+
+lark's own contextual lexer tries a regex per terminal set and per ignored
+chunk; this one matches a token *and* the whitespace/comments before it with
+one precompiled regex, then picks the terminal type from the grammar's own
+terminal table. When a lexeme can be several terminals (a keyword or a name,
+``=`` as ``EQUAL`` or ``ASSIGN_OP``), it takes the first one the parser accepts
+in its current state, which is what makes ``type``, ``impl`` or ``forge`` usable
+as field names and variables where no keyword fits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from lark import Token
+from lark.exceptions import UnexpectedCharacters
+from lark.lexer import Lexer
+from lark.parsers.lalr_analysis import Shift
+
+_SKIP = r"(?:[ \t\r\n\f\ufeff]+|//[^\n]*|/\*[\s\S]*?\*/)*"
+_STRING = r'"""[\s\S]*?(?<!\\)"""|"(?:[^"\\]|\\[\s\S])*"|\'(?:[^\'\\]|\\[\s\S])*\''
+_NUMBER = r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?"
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_OPERATOR = r"->|==|!=|<=|>=|&&|\|\||[-+*/]=|[-+*/%<>=!(){}\[\],;:.]"
+_TOKEN = re.compile(f"{_SKIP}(?:({_STRING})|({_NUMBER})|({_NAME})|({_OPERATOR}))")
+_TRAILING = re.compile(f"{_SKIP}\\Z")
+_GROUP_TYPE = {1: "STRING", 2: "NUMBER", 3: "NAME"}
+
+
+def _choose(types: tuple[str, ...], actions: dict[str, Any]) -> str:
+    """The terminal type for an ambiguous lexeme in the parser's current state.
+
+    A type the parser can shift wins over one it could only reduce on: with
+    optional semicolons, after ``return`` the state also "accepts" ``skill``
+    (a new top-level declaration could follow), but ``return skill`` means
+    the variable.
+    """
+    acceptable = [t for t in types if t in actions]
+    for t in acceptable:
+        if actions[t][0] is Shift:
+            return t
+    return acceptable[0] if acceptable else types[0]
+
+
+class NeamLexer(Lexer):
+    """lark custom lexer (interface 2): ``lex(lexer_state, parser_state)``."""
+
+    __future_interface__ = 2
+
+    def __init__(self, lexer_conf: Any) -> None:
+        self._literals: dict[str, list[str]] = {}
+        self._patterns: list[tuple[re.Pattern[str], str]] = []
+        for term in lexer_conf.terminals:
+            if term.name in lexer_conf.ignore:
+                continue
+            if term.pattern.type == "str":
+                self._literals.setdefault(term.pattern.value, []).append(term.name)
+            elif term.name not in ("NAME", "NUMBER", "STRING"):
+                self._patterns.append((re.compile(term.pattern.to_regexp()), term.name))
+        self._candidates: dict[tuple[int, str], tuple[str, ...]] = {}
+
+    def _types_for(self, group: int, text: str) -> tuple[str, ...]:
+        """Terminal types ``text`` may be, preferred first (literals before patterns)."""
+        key = (group, text)
+        found = self._candidates.get(key)
+        if found is None:
+            types = list(self._literals.get(text, ()))
+            if group in _GROUP_TYPE:
+                types.append(_GROUP_TYPE[group])
+            types += [name for rx, name in self._patterns if rx.fullmatch(text)]
+            found = self._candidates[key] = tuple(types) or (text,)
+        return found
+
+    def lex(self, lexer_state: Any, parser_state: Any) -> Iterator[Token]:
+        slice_ = lexer_state.text
+        text: str = slice_.text
+        pos, end = slice_.start, slice_.end
+        states = parser_state.parse_conf.states
+        match = _TOKEN.match
+        line, line_start = 1, 0  # line_start: index of the first character of `line`
+        while pos < end:
+            m = match(text, pos, end)
+            if m is None:
+                trailing = _TRAILING.match(text, pos, end)
+                if trailing is not None:
+                    return
+                skipped = re.compile(_SKIP).match(text, pos, end)
+                bad = skipped.end() if skipped else pos
+                line += text.count("\n", pos, bad)
+                if "\n" in text[pos:bad]:
+                    line_start = text.rindex("\n", pos, bad) + 1
+                raise UnexpectedCharacters(text, bad, line, bad - line_start + 1)
+            group = m.lastindex or 4
+            start = m.start(group)
+            if text.count("\n", pos, start):
+                line += text.count("\n", pos, start)
+                line_start = text.rindex("\n", pos, start) + 1
+            value = m.group(group)
+            stop = m.end()
+            column = start - line_start + 1
+            if group == 4 and value == "/" and text.startswith("/*", start):
+                raise UnexpectedCharacters(text, start, line, column)  # unterminated comment
+            types = self._types_for(group, value)
+            kind = types[0] if len(types) == 1 else _choose(types, states[parser_state.position])
+            if group == 1 and "\n" in value:  # multi-line string
+                end_line = line + value.count("\n")
+                end_column = stop - (text.rindex("\n", start, stop) + 1) + 1
+                yield Token(kind, value, start, line, column, end_line, end_column, stop)
+                line, line_start = end_line, text.rindex("\n", start, stop) + 1
+            else:
+                yield Token(kind, value, start, line, column, line, column + len(value), stop)
+            pos = stop
