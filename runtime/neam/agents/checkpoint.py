@@ -66,7 +66,8 @@ def snapshot(workspace: Path, iteration: int) -> Path:
 def checkpoint(mode: str, workspace: Path, iteration: int, task: str) -> None:
     """Records the workspace after ``iteration`` (which worked on ``task``)."""
     if mode == "git":
-        short = " ".join(task.split())[:120]
+        printable = "".join(ch if ch.isprintable() else " " for ch in task)
+        short = " ".join(printable.split())[:120]
         git_commit(workspace, f"neam-forge: iteration {iteration}: {short}")
     elif mode == "snapshot":
         snapshot(workspace, iteration)

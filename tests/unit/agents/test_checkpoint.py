@@ -47,3 +47,9 @@ def test_none_does_nothing_and_unknown_mode_fails(tmp_path):
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(CheckpointError, match="unknown checkpoint mode"):
         checkpoint("zip", tmp_path, 1, "t")
+
+
+def test_commit_message_survives_control_characters(tmp_path):
+    checkpoint("git", tmp_path, 7, "bad\x00task\x1b[31m\ttab")
+    log = _git(tmp_path, "log", "--format=%s").strip()
+    assert log == "neam-forge: iteration 7: bad task [31m tab"

@@ -255,3 +255,13 @@ def test_a_failing_progress_callback_does_not_end_the_run(make_runtime, stub):
         raise RuntimeError("reporter down")
 
     assert rt.run_forge("builder", on_progress=broken).outcome == "completed"
+
+
+def test_tool_calling_within_an_iteration_is_bounded(make_runtime, stub, tmp_path):
+    rt = make_runtime(forge_source("return true;", "none"))
+    stub.enqueue(*[{"tool_calls": [write_call(f"f{i}.txt", "x", f"c{i}")]} for i in range(20)])
+    assert rt.run_forge("builder").outcome == "completed"
+    assert len(stub.requests) == 9  # 8 tool rounds, then one call without tools
+    assert all("tools" in r.json for r in stub.requests[:8])
+    assert "tools" not in stub.requests[8].json
+    assert len(list((tmp_path / "ws" / "build").glob("f*.txt"))) == 8
