@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from neam.agents.results import ForgeProgress, ForgeResult
 from neam.agents.runtime import AgentRuntime, default_dirs
@@ -31,8 +31,18 @@ from neam.providers import ProviderError
 PREFIX = "[neam-forge]"
 
 
+class UsageError(Exception):
+    """Bad command-line arguments (reported as an ``error`` outcome, exit 1)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        raise UsageError(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="neam-forge",
         description="Run a forge agent's build-verify loop and print the outcome as JSON.",
     )
@@ -126,8 +136,12 @@ def _chain(*callbacks: Callable[[ForgeProgress], None] | None) -> Callable[[Forg
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     env = dict(os.environ)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(f"neam-forge: error: {exc}", file=sys.stderr, flush=True)
+        return finish(_error(f"usage: {exc}"), env)
     log: Callable[[str], None] = (
         (lambda text: print(f"{PREFIX} {text}", file=sys.stderr, flush=True))
         if args.verbose

@@ -374,3 +374,12 @@ def test_progress_goes_to_the_in_pod_reporter(tmp_path, gated, stub):
         (2, "iteration_limit"),
     ]
     assert progress[-1]["maxIterations"] == 2
+
+
+@pytest.mark.parametrize(
+    "args", [(), ("--agent", "x.neam", "--max-iterations", "0"), ("--agent", "x.neam", "--bogus")]
+)
+def test_usage_errors_exit_1_with_an_error_outcome(tmp_path, args):
+    proc, outcome = forge(tmp_path, *args)
+    assert proc.returncode == 1 and outcome["outcome"] == "error"
+    assert "usage: neam-forge" in proc.stderr
