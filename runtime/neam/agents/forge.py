@@ -135,7 +135,7 @@ class ForgeLoop:
         state = forge_state.load(spec.workspace, spec.agent)
         tasks = read_plan(self.plan_path)
         if state.outcome == "completed" and state.task_index >= len(tasks):
-            return ForgeResult("completed", state.iteration, state.total_cost, state.message)
+            return self._finish(state, "completed", state.message)
         state.outcome, state.message = RUNNING, ""
         try:
             while True:

@@ -222,8 +222,10 @@ def test_completed_run_is_not_repeated(make_runtime, stub):
     rt = make_runtime(forge_source("return true;", "none"))
     assert rt.run_forge("builder").outcome == "completed"
     requests = len(stub.requests)
-    again = rt.run_forge("builder")
+    progress = []
+    again = rt.run_forge("builder", on_progress=progress.append)
     assert (again.outcome, again.iterations, len(stub.requests)) == ("completed", 1, requests)
+    assert [(p.iteration, p.outcome) for p in progress] == [(1, "completed")]
 
 
 def test_workspace_override_and_snapshot(make_runtime, stub, tmp_path):
