@@ -25,16 +25,12 @@ def append(path: Path, record: dict[str, Any]) -> None:
     """Appends one record. A torn previous line is terminated first so it stays isolated."""
     path.parent.mkdir(parents=True, exist_ok=True)
     data = dumps_line(record)
-    with open(path, "ab") as fh:
-        if fh.tell() > 0 and not _ends_with_newline(path):
-            data = b"\n" + data
+    with open(path, "ab+") as fh:
+        if fh.seek(0, os.SEEK_END) > 0:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                data = b"\n" + data
         fh.write(data)
-
-
-def _ends_with_newline(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        fh.seek(-1, os.SEEK_END)
-        return fh.read(1) == b"\n"
 
 
 def parse_line(line: bytes | str) -> dict[str, Any] | None:
