@@ -47,10 +47,6 @@ class Diagnostic:
     def from_dict(cls, data: dict[str, Any]) -> Diagnostic:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__})
 
-    @property
-    def sort_key(self) -> tuple[str, int, int]:
-        return (self.file, self.line, self.column)
-
 
 def format_all(diagnostics: Iterable[Diagnostic], source_text: str | None = None) -> str:
     return "\n".join(d.format(source_text) for d in diagnostics)

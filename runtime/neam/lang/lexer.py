@@ -21,13 +21,12 @@ from lark.lexer import Lexer
 from lark.parsers.lalr_analysis import Shift
 
 _SKIP = r"(?:[ \t\r\n\f\ufeff]+|//[^\n]*|/\*[\s\S]*?\*/)*"
-_STRING = r'"""[\s\S]*?(?<!\\)"""|"(?:[^"\\]|\\[\s\S])*"|\'(?:[^\'\\]|\\[\s\S])*\''
-_NUMBER = r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?"
-_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+# Longest operators first; each is classified by the grammar's terminal table.
 _OPERATOR = r"->|==|!=|<=|>=|&&|\|\||[-+*/]=|[-+*/%<>=!(){}\[\],;:.]"
-_TOKEN = re.compile(f"{_SKIP}(?:({_STRING})|({_NUMBER})|({_NAME})|({_OPERATOR}))")
+_SKIP_ONLY = re.compile(_SKIP)
 _TRAILING = re.compile(f"{_SKIP}\\Z")
 _GROUP_TYPE = {1: "STRING", 2: "NUMBER", 3: "NAME"}
+_GROUP_INDEX = {"s": 1, "n": 2, "i": 3, "o": 4}
 
 
 def _choose(types: tuple[str, ...], actions: dict[str, Any]) -> str:
@@ -61,6 +60,12 @@ class NeamLexer(Lexer):
             elif term.name not in ("NAME", "NUMBER", "STRING"):
                 self._patterns.append((re.compile(term.pattern.to_regexp()), term.name))
         self._candidates: dict[tuple[int, str], tuple[str, ...]] = {}
+        by_name = {t.name: t.pattern.to_regexp() for t in lexer_conf.terminals}
+        # Token regexes come from the grammar; the named groups tell which one matched.
+        self._token = re.compile(
+            f"{_SKIP}(?:(?P<s>{by_name['STRING']})|(?P<n>{by_name['NUMBER']})"
+            f"|(?P<i>{by_name['NAME']})|(?P<o>{_OPERATOR}))"
+        )
 
     def _types_for(self, group: int, text: str) -> tuple[str, ...]:
         """Terminal types ``text`` may be, preferred first (literals before patterns)."""
@@ -79,7 +84,7 @@ class NeamLexer(Lexer):
         text: str = slice_.text
         pos, end = slice_.start, slice_.end
         states = parser_state.parse_conf.states
-        match = _TOKEN.match
+        match = self._token.match
         line, line_start = 1, 0  # line_start: index of the first character of `line`
         while pos < end:
             m = match(text, pos, end)
@@ -87,18 +92,19 @@ class NeamLexer(Lexer):
                 trailing = _TRAILING.match(text, pos, end)
                 if trailing is not None:
                     return
-                skipped = re.compile(_SKIP).match(text, pos, end)
+                skipped = _SKIP_ONLY.match(text, pos, end)
                 bad = skipped.end() if skipped else pos
                 line += text.count("\n", pos, bad)
                 if "\n" in text[pos:bad]:
                     line_start = text.rindex("\n", pos, bad) + 1
                 raise UnexpectedCharacters(text, bad, line, bad - line_start + 1)
-            group = m.lastindex or 4
-            start = m.start(group)
+            name = m.lastgroup
+            group = _GROUP_INDEX[name]  # type: ignore[index]
+            start = m.start(name)
             if text.count("\n", pos, start):
                 line += text.count("\n", pos, start)
                 line_start = text.rindex("\n", pos, start) + 1
-            value = m.group(group)
+            value = m.group(name)
             stop = m.end()
             column = start - line_start + 1
             if group == 4 and value == "/" and text.startswith("/*", start):
