@@ -21,6 +21,7 @@ runs only when the hook approves it.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -34,10 +35,11 @@ from neam.agents.forge import DEFAULT_MAX_ITERATIONS, ForgeLoop, ForgeSpec
 from neam.agents.guards import GuardBlocked, GuardPipeline
 from neam.agents.memory import MemoryIndex
 from neam.agents.names import check_component
+from neam.agents.prelude import prelude_program
 from neam.agents.results import ForgeProgress, ForgeResult
 from neam.agents.sessions import SessionStore
 from neam.agents.tools import Confirm, SkillExecutor, run_tool_loop, tool_spec
-from neam.lang import Interpreter, load_program
+from neam.lang import Interpreter, NeamRuntimeError, load_program
 from neam.orchestration.dag import dag_execute
 from neam.orchestration.spawn import spawn
 from neam.providers import get_provider
@@ -51,6 +53,8 @@ __all__ = [
     "RuntimeHost",
     "default_dirs",
 ]
+
+log = logging.getLogger("neam.agents")
 
 DEFAULT_MAX_COST = Decimal("10.0")
 _KIND_NAMES = {"agent": "plain agent", "claw": "claw agent", "forge": "forge agent"}
@@ -93,6 +97,7 @@ class AgentRuntime:
         confirm: Confirm | None = None,
     ) -> None:
         self.program = program
+        self._prelude = prelude_program(program)
         self.confirm = confirm
         self.sessions_dir = Path(sessions_dir).absolute()
         self.workspace_dir = Path(workspace_dir).absolute()
@@ -169,7 +174,11 @@ class AgentRuntime:
         interp = cache.get(workspace)
         if interp is None:
             workspace.mkdir(parents=True, exist_ok=True)
-            interp = Interpreter(self.program, host=self.host, workspace=workspace, emit=self.emit)
+            interp = Interpreter(self._prelude, host=self.host, workspace=workspace, emit=self.emit)
+            try:
+                interp.run_toplevel()  # pure top-level lets only (see neam.agents.prelude)
+            except NeamRuntimeError as exc:
+                log.warning("top-level values for skills are incomplete: %s", exc)
             cache[workspace] = interp
         return interp
 
