@@ -138,11 +138,16 @@ def observe(
     return {k: v for k, v in patch.items() if v is not None}
 
 
-def compile_failed(
-    status: dict[str, Any], generation: int | None, reason: str, message: str, now: str
+def failed(
+    status: dict[str, Any],
+    generation: int | None,
+    reason: str,
+    message: str,
+    now: str,
+    extra: tuple[Cond, ...] = (),
 ) -> dict[str, Any]:
-    """Status of a run whose program did not compile (or names no such agent)."""
-    conds = [Cond("Compiled", "False", reason, message), *lifecycle("Failed", reason, message)]
+    """Status of a run that failed before or outside its Job."""
+    conds = [*extra, *lifecycle("Failed", reason, message)]
     return {
         "observedGeneration": generation,
         "phase": "Failed",
@@ -151,6 +156,15 @@ def compile_failed(
         "completionTime": status.get("completionTime") or now,
         "conditions": merge(status.get("conditions"), conds, now, generation),
     }
+
+
+def compile_failed(
+    status: dict[str, Any], generation: int | None, reason: str, message: str, now: str
+) -> dict[str, Any]:
+    """Status of a run whose program did not compile (or names no such agent)."""
+    return failed(
+        status, generation, reason, message, now, (Cond("Compiled", "False", reason, message),)
+    )
 
 
 def waiting(

@@ -25,7 +25,12 @@ class Rejected:
 
 
 def _max_iterations(config: Any) -> int | None:
-    value = config.get("max_iterations") if isinstance(config, dict) else None
+    """``loop.max_iterations`` (or a top-level ``max_iterations``) of a forge agent."""
+    if not isinstance(config, dict):
+        return None
+    loop = config.get("loop")
+    value = loop.get("max_iterations") if isinstance(loop, dict) else None
+    value = value if value is not None else config.get("max_iterations")
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
@@ -33,7 +38,7 @@ def compile_forge(text: str, filename: str, agent: str | None) -> Compiled | Rej
     """Compile ``text``; select ``agent`` (or the first forge agent)."""
     res = compile_source(text, filename)
     if not res.ok or res.program is None:
-        errors = [str(d) for d in res.diagnostics] or [f"{filename}: compilation failed"]
+        errors = [str(d) for d in res.errors] or [f"{filename}: compilation failed"]
         return Rejected("CompileError", "\n".join(errors))
     forge = res.program.forge_agents
     if not forge:

@@ -151,12 +151,13 @@ def forge_command(agent: str, spec: ForgeRunSpec) -> list[str]:
 
 
 def _resources(spec: ForgeRunSpec, settings: Settings) -> dict[str, Any]:
-    requests: dict[str, Any] = {"cpu": settings.cpu_request, "memory": settings.memory_request}
-    limits: dict[str, Any] = {"cpu": settings.cpu_limit, "memory": settings.memory_limit}
-    if spec.resources:
-        requests.update(spec.resources.requests or {})
-        limits.update(spec.resources.limits or {})
-    return {"requests": requests, "limits": limits}
+    """``spec.resources`` as given, or the operator's defaults when it is unset."""
+    if spec.resources is not None:
+        return spec.resources.wire()
+    return {
+        "requests": {"cpu": settings.cpu_request, "memory": settings.memory_request},
+        "limits": {"cpu": settings.cpu_limit, "memory": settings.memory_limit},
+    }
 
 
 def job(

@@ -81,8 +81,22 @@ class ForgeRuns:
             try:
                 await self._reconcile(body)
             except ApiError as e:
-                log.warning("reconciling %s/%s failed (%s); retrying", *key, e.status)
-                self.scheduler.backoff(key)
+                if e.status not in (400, 422):
+                    log.warning("reconciling %s/%s failed (%s); retrying", *key, e)
+                    self.scheduler.backoff(key)
+                    return
+                # The API server rejected a child built from this spec: retrying cannot help.
+                message = f"a child resource was rejected: {e}"
+                status = body.get("status") or {}
+                patch = fs.failed(
+                    status,
+                    body["metadata"].get("generation"),
+                    "InvalidSpec",
+                    message,
+                    now_rfc3339(),
+                )
+                await self.event(body, "Warning", "InvalidSpec", message)
+                await self._write(body, status, patch)
 
     def forget(self, key: Key) -> None:
         self.scheduler.cancel(key)
@@ -148,7 +162,6 @@ class ForgeRuns:
         if isinstance(result, str):
             self.scheduler.backoff(key)
             return fs.waiting(status, generation, "SourceNotFound", result, now)
-        self.scheduler.cancel(key)
         if not isinstance(result, Compiled):
             await self.event(body, "Warning", result.reason, result.message)
             return fs.compile_failed(status, generation, result.reason, result.message, now)
@@ -159,6 +172,7 @@ class ForgeRuns:
             status, generation, result.agent, max_iter, result.program_hash, names.status(), now
         )
         await self.event(body, "Normal", "Created", f"created Job {names.job}")
+        self.scheduler.cancel(key)
         return patch
 
     async def _create_children(

@@ -100,8 +100,9 @@ def test_job_spec_fields() -> None:
     pod = job["spec"]["template"]["spec"]
     (c,) = pod["containers"]
     assert c["image"] == "my/neam:1"
-    assert c["resources"]["limits"] == {"cpu": 1, "memory": "1Gi"}
-    assert c["resources"]["requests"] == {"cpu": "500m", "memory": "512Mi"}
+    assert c["resources"] == {"limits": {"cpu": 1, "memory": "1Gi"}}
+    (default,) = _children(_spec())["Job"]["spec"]["template"]["spec"]["containers"]
+    assert default["resources"]["requests"] == {"cpu": "500m", "memory": "512Mi"}
     assert pod["restartPolicy"] == "Never"
     assert pod["serviceAccountName"] == "demo-reporter"
     assert pod["automountServiceAccountToken"] is True

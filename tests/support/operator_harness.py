@@ -1,0 +1,310 @@
+"""Run the real operator (``python -m neam_operator.cli``) against a test cluster.
+
+Used by the cluster tests and the operator benchmark. The operator is a subprocess
+with ``KUBECONFIG`` pointing at the cluster's kubeconfig and its liveness endpoint
+bound to 127.0.0.1 on a free port; its log goes to a file for post-mortems.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tests.support.cluster import REPO_ROOT, ClusterHandle
+
+CRDS = REPO_ROOT / "crds"
+T = TypeVar("T")
+
+
+class WaitTimeout(AssertionError):
+    pass
+
+
+def wait_for(check: Callable[[], T | None], what: str, timeout: float = 90.0) -> T:
+    """Poll ``check`` until it returns something truthy; fail with ``what`` otherwise.
+
+    A readiness wait, not a timing assertion: the timeout only bounds a hung test.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise WaitTimeout(f"timed out waiting for {what}")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.5)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def install_crds(kube: ClusterHandle) -> None:
+    """``kubectl apply -f crds/`` and wait until the CRDs are established."""
+    kube.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRDS))
+    kube.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(CRDS))
+
+
+class OperatorProcess:
+    """One ``neam-operator`` subprocess."""
+
+    def __init__(self, kube: ClusterHandle, log_dir: Path, args: tuple[str, ...] = ()) -> None:
+        self.kube = kube
+        self.args = args
+        self.log_dir = log_dir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.starts = 0
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> None:
+        self.port = free_port()
+        self.starts += 1
+        env = dict(self.kube.env)
+        env["KUBECONFIG"] = str(self.kube.kubeconfig)
+        env["NEAM_RUNTIME_IMAGE"] = "neam-test:0"
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(REPO_ROOT / "operator"), str(REPO_ROOT / "runtime"), env.get("PYTHONPATH", "")]
+        )
+        log = (self.log_dir / f"operator-{self.starts}.log").open("wb")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "neam_operator.cli",
+                "--liveness-host",
+                "127.0.0.1",
+                "--liveness-port",
+                str(self.port),
+                *self.args,
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+        )
+        log.close()
+        wait_for(self.alive, "the operator's liveness endpoint", timeout=60)
+
+    def alive(self) -> bool:
+        if self.proc is None or self.proc.poll() is not None:
+            raise RuntimeError(f"the operator exited; see {self.log_dir}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def rss_kib(self) -> int:
+        """Resident set size of the operator process (from /proc)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS")
+
+    def log_text(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
+
+
+@contextmanager
+def running_operator(
+    kube: ClusterHandle, log_dir: Path, args: tuple[str, ...] = ()
+) -> Iterator[OperatorProcess]:
+    op = OperatorProcess(kube, log_dir, args)
+    op.start()
+    try:
+        yield op
+    finally:
+        op.stop()
+
+
+def get_json(kube: ClusterHandle, *args: str) -> Any:
+    """``kubectl get ... -o json`` parsed; None if it is not found."""
+    r = kube.kubectl("get", *args, "-o", "json", check=False)
+    if r.returncode != 0:
+        if "NotFound" in r.stderr or "not found" in r.stderr:
+            return None
+        raise RuntimeError(r.stderr)
+    return json.loads(r.stdout)
+
+
+def apply(kube: ClusterHandle, *docs: dict[str, Any], check: bool = True) -> Any:
+    """``kubectl apply -f -`` with the given objects."""
+    text = "\n---\n".join(json.dumps(d) for d in docs)
+    return kube.kubectl("apply", "-f", "-", input=text, check=check)
+
+
+# ---------------------------------------------------------------- ForgeRun helpers
+
+PROGRAM = """
+fun verify_done(ctx) {
+  return true;
+}
+
+forge agent builder {
+  provider: "openai"
+  model: "gpt-4o-mini"
+  system: "Build it."
+  verify: verify_done
+  loop: {
+    max_iterations: 4
+    max_cost: 1.0
+  }
+}
+
+forge agent second {
+  provider: "openai"
+  model: "gpt-4o-mini"
+  system: "Build the other thing."
+  verify: verify_done
+}
+"""
+
+BAD_PROGRAM = """
+forge agent broken {
+  provider: "openai"
+  model: "gpt-4o-mini"
+  verify: no_such_function
+}
+"""
+
+# Requests no node can satisfy: the pod stays unscheduled, so KWOK never touches it
+# and the tests drive its status themselves.
+UNSCHEDULABLE = {"requests": {"cpu": "100000"}}
+
+
+def new_name(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(3)}"
+
+
+def source_configmap(ns: str, name: str, text: str = PROGRAM) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": ns},
+        "data": {"main.neam": text},
+    }
+
+
+def forgerun(ns: str, name: str, **spec: Any) -> dict[str, Any]:
+    spec.setdefault("source", {"inline": PROGRAM})
+    return {
+        "apiVersion": "neam.dev/v1alpha1",
+        "kind": "ForgeRun",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": spec,
+    }
+
+
+def run_status(kube: ClusterHandle, ns: str, name: str) -> dict[str, Any]:
+    body = get_json(kube, "forgerun", name, "-n", ns)
+    return (body or {}).get("status") or {}
+
+
+def condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
+    for c in status.get("conditions") or []:
+        if c["type"] == type_:
+            return c
+    return {}
+
+
+def wait_phase(kube: ClusterHandle, ns: str, name: str, phase: str) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
+        st = run_status(kube, ns, name)
+        return st if st.get("phase") == phase else None
+
+    return wait_for(check, f"ForgeRun {ns}/{name} to reach {phase}")
+
+
+def start(kube: ClusterHandle, ns: str, name: str, **spec: Any) -> dict[str, Any]:
+    """Apply a run and wait until its Job exists; returns the Job."""
+    apply(kube, forgerun(ns, name, **spec))
+    return wait_for(lambda: get_json(kube, "job", f"{name}-forge", "-n", ns), f"Job of {name}")
+
+
+def job_pod(kube: ClusterHandle, ns: str, job: str) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
+        pods = get_json(kube, "pods", "-n", ns, "-l", f"job-name={job}")
+        items = [p for p in pods["items"] if not p["metadata"].get("deletionTimestamp")]
+        return items[0] if items else None
+
+    return wait_for(check, f"a pod of Job {job}")
+
+
+def finish_pod(
+    kube: ClusterHandle, ns: str, job: str, exit_code: int, message: dict[str, Any] | str
+) -> None:
+    """Mark the Job's (unscheduled) pod as terminated, with a termination message."""
+    pod = job_pod(kube, ns, job)
+    now = "2026-01-01T00:00:00Z"
+    text = message if isinstance(message, str) else json.dumps(message)
+    status = {
+        "status": {
+            "phase": "Succeeded" if exit_code == 0 else "Failed",
+            "containerStatuses": [
+                {
+                    "name": "forge",
+                    "image": "neam-test:0",
+                    "imageID": "",
+                    "ready": False,
+                    "restartCount": 0,
+                    "state": {
+                        "terminated": {
+                            "exitCode": exit_code,
+                            "reason": "Completed" if exit_code == 0 else "Error",
+                            "message": text,
+                            "startedAt": now,
+                            "finishedAt": now,
+                        }
+                    },
+                }
+            ],
+        }
+    }
+    kube.kubectl(
+        "patch",
+        "pod",
+        pod["metadata"]["name"],
+        "-n",
+        ns,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps(status),
+    )
+
+
+def events(kube: ClusterHandle, ns: str, name: str) -> list[dict[str, Any]]:
+    found = get_json(kube, "events", "-n", ns, "--field-selector", f"involvedObject.name={name}")
+    return found["items"]
