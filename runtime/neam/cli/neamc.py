@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from neam.lang import CompileResult, Diagnostic, compile_source
-from neam.lang.neamb import write_neamb
+from neam.lang.neamb import NeambError, write_neamb
 
 _COMMANDS = ("check", "compile")
 
@@ -103,7 +103,11 @@ def main(argv: list[str] | None = None) -> int:
         ):
             assert result.program is not None
             target.parent.mkdir(parents=True, exist_ok=True)
-            write_neamb(result.program, target)
+            try:
+                write_neamb(result.program, target)
+            except NeambError as err:
+                print(f"neamc: {result.program.filename}: {err}", file=sys.stderr)
+                return 1
             if not args.json:
                 print(f"neamc: wrote {target}", file=sys.stderr)
     elif not args.json:

@@ -181,6 +181,8 @@ class Interpreter:
             ex.run_block(self.program.toplevel, self._globals, new_scope=False)
         except _Return:
             return  # a top-level `return` ends the program
+        except RecursionError:
+            raise self._too_deep(ex) from None
 
     def call_function(self, name: str, args: list[Any]) -> Any:
         fn = self.program.functions.get(name)
@@ -234,6 +236,10 @@ class Interpreter:
 
     def self_value(self, target: str) -> Any:
         return AgentRef(target) if self.program.agent(target) is not None else {"type": target}
+
+    def _too_deep(self, ex: _Exec) -> NeamRuntimeError:
+        node = ex.stack[-1].node
+        return ex.error(node, "expression or statements nested too deeply to evaluate")
 
     def _api_error(self, message: str) -> NeamRuntimeError:
         return NeamRuntimeError(message, self.program.filename, 0, 0)
@@ -547,7 +553,7 @@ class _Exec:
         except _Return as ret:
             return ret.value
         except RecursionError:
-            raise self.error(decl, f"recursion too deep in {name}()") from None
+            raise self.error(self.stack[-1].node, f"nesting too deep in {name}()") from None
         finally:
             self.stack.pop()
         return None

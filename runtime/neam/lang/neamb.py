@@ -79,12 +79,16 @@ def _decode(value: Any) -> Any:
 
 def dumps(prog: Program) -> str:
     """The ``.neamb`` text of a checked program."""
+    try:
+        encoded = _encode(prog)
+    except RecursionError:
+        raise NeambError("program is nested too deeply to serialise") from None
     doc = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "source_file": prog.filename,
         "source_hash": prog.source_hash,
-        "program": _encode(prog),
+        "program": encoded,
     }
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 

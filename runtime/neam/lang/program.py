@@ -225,10 +225,16 @@ def compile_source(text: str, filename: str = "<input>") -> CompileResult:
     module, diagnostics = parse(text, filename)
     if module is None:
         return CompileResult(diagnostics, None, text)
-    diagnostics = check(module, filename)
-    if any(d.severity == "error" for d in diagnostics):
-        return CompileResult(diagnostics, None, text)
-    return CompileResult(diagnostics, build_program(module, filename, source_hash(text)), text)
+    try:
+        diagnostics = check(module, filename)
+        if any(d.severity == "error" for d in diagnostics):
+            return CompileResult(diagnostics, None, text)
+        prog = build_program(module, filename, source_hash(text))
+    except RecursionError:
+        message = "program is nested too deeply (blocks or values inside each other)"
+        too_deep = Diagnostic(filename, 1, 1, 1, 2, "error", "too-deep", message)
+        return CompileResult([too_deep], None, text)
+    return CompileResult(diagnostics, prog, text)
 
 
 def compile_file(path: str | Path) -> CompileResult:

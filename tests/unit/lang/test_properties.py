@@ -163,3 +163,20 @@ def test_session_fields_valid_or_positioned_error(key: str, value: str) -> None:
     for d in result.errors:
         assert d.line == 2
         assert d.column == len(f"  session {{ {key}: ") + 1
+
+
+def test_deep_nesting_is_a_diagnostic_not_a_crash() -> None:
+    result = compile_source("{" * 3000 + "}" * 3000, "deep.neam")
+    assert [(d.code, d.line, d.column) for d in result.errors] == [("too-deep", 1, 1)]
+
+
+def test_deep_expressions_fail_cleanly_at_run_time() -> None:
+    from neam.lang import Interpreter, NeamRuntimeError
+
+    result = compile_source("emit " + "1 + " * 5000 + "1;", "deep.neam")
+    assert result.program is not None
+    try:
+        Interpreter(result.program, emit=lambda v: None).run_toplevel()
+    except NeamRuntimeError as err:
+        assert "nested too deeply" in err.message
+    # Evaluating may also succeed where the stack allows it; it must never crash.
