@@ -364,7 +364,10 @@ class AgentRuntime:
         def verify(ctx: dict[str, Any]) -> Any:
             if not verify_name:
                 return True
-            return self.interpreter(spec.workspace).call_function(verify_name, [ctx])
+            takes_ctx = bool(self.program.functions[verify_name].params)
+            return self.interpreter(spec.workspace).call_function(
+                verify_name, [ctx] if takes_ctx else []
+            )
 
         with self._lock:
             busy = self._forge_locks.setdefault((spec.agent, spec.workspace), threading.Lock())

@@ -267,3 +267,10 @@ def test_tool_calling_within_an_iteration_is_bounded(make_runtime, stub, tmp_pat
     assert all("tools" in r.json for r in stub.requests[:8])
     assert "tools" not in stub.requests[8].json
     assert len(list((tmp_path / "ws" / "build").glob("f*.txt"))) == 8
+
+
+def test_verify_without_parameters_is_called_without_ctx(make_runtime, stub):
+    rt = make_runtime(
+        forge_source("return true;", "none").replace("fun verify_fn(ctx)", "fun verify_fn()")
+    )
+    assert rt.run_forge("builder").outcome == "completed"
