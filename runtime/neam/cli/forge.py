@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -195,12 +196,15 @@ def main(argv: list[str] | None = None) -> int:
             f"task={p.current_task!r} {p.outcome}: {p.message}"
         )
 
-    spec = runtime.forge_spec(
-        name, max_iterations=args.max_iterations, max_cost=args.max_cost, workspace=args.workspace
-    )
-    log(f"Workspace: {spec.workspace}")
-    log("Starting forge loop...")
     try:
+        spec = runtime.forge_spec(
+            name,
+            max_iterations=args.max_iterations,
+            max_cost=args.max_cost,
+            workspace=args.workspace,
+        )
+        log(f"Workspace: {spec.workspace}")
+        log("Starting forge loop...")
         result = runtime.run_forge(
             name,
             max_iterations=args.max_iterations,
@@ -212,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ProviderError, ValueError) as exc:
         print(f"{PREFIX} {exc}", file=sys.stderr, flush=True)
         result = _error(str(exc))
+    except Exception as exc:  # stdout must still carry one JSON outcome
+        traceback.print_exc(file=sys.stderr)
+        result = _error(f"internal error: {type(exc).__name__}: {exc}")
     log(f"Finished: {result.outcome} after {_plural(result.iterations, 'iteration')}")
     return finish(result, env)
 

@@ -383,3 +383,13 @@ def test_usage_errors_exit_1_with_an_error_outcome(tmp_path, args):
     proc, outcome = forge(tmp_path, *args)
     assert proc.returncode == 1 and outcome["outcome"] == "error"
     assert "usage: neam-forge" in proc.stderr
+
+
+def test_corrupt_state_is_reported_not_reset(tmp_path, gated, stub):
+    state_file = tmp_path / "gated" / ".neam-forge" / "gated.json"
+    state_file.parent.mkdir(parents=True)
+    state_file.write_text("{torn")
+    proc, outcome = forge(tmp_path, "--agent", str(gated), "--name", "gated", stub=stub)
+    assert proc.returncode == 1 and outcome["outcome"] == "error"
+    assert "corrupt" in outcome["message"]
+    assert stub.requests == []
