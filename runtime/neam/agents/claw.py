@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,7 @@ class ClawAgent:
         self.workspace = workspace
         self.memory = memory
 
-    def _open(self, key: str):
+    def _open(self, key: str) -> AbstractContextManager[Session]:
         return self.store.open(self.name, key, self.settings.max_history_turns)
 
     def ask(self, key: str, message: str) -> str:
@@ -108,7 +109,9 @@ class ClawAgent:
             try:
                 reply = str(self.guards.apply("output", result.text))
             except GuardBlocked as exc:
-                return self._record(session, text, f"[{exc}]", result.calls, blocked=True)
+                return self._record(
+                    session, text, f"[{exc}]", result.calls, blocked=True, cost=str(result.cost)
+                )
             return self._record(session, text, reply, result.calls, cost=str(result.cost))
 
     def _record(
