@@ -6,7 +6,7 @@ unknown-field, field-not-allowed, missing-field, field-type, field-range,
 unknown-skill, unknown-guard, unknown-channel, unknown-function, unknown-agent,
 unknown-trait, unknown-impl-target, missing-trait-method, unknown-trait-method,
 unknown-handler, missing-impl, skill-params, dag-node, break-outside-loop,
-continue-outside-loop.
+continue-outside-loop, not-forge, unknown-name.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 from neam.lang import ast, schema
 from neam.lang.diagnostics import Diagnostic
+from neam.lang.natives import NATIVES
 
 _REF_LABEL = {
     "skill": "skill",
@@ -114,6 +115,7 @@ class _Checker:
         return self.diagnostics
 
     def collect(self) -> None:
+        self.bound = _bound_names(self.module)
         for item in self.module.items:
             kind, name = _decl_kind(item)
             if kind is None or name is None:
@@ -129,6 +131,7 @@ class _Checker:
                 continue
             self.decls[name] = (kind, item)
             self.by_kind[kind].add(name)
+        self.callable_names = self.bound | self.decls.keys() | NATIVES.keys()
 
     # ---------------------------------------------------------------- declarations
 
@@ -489,14 +492,43 @@ class _Checker:
                 agent = node.agent
                 if isinstance(agent, ast.Literal) and isinstance(agent.value, str):
                     self.check_agent_name(agent, agent.value, "spawn")
-            elif (
-                isinstance(node, ast.Call)
-                and isinstance(node.callee, ast.Name)
-                and node.callee.name == "dag_execute"
-                and node.args
-                and isinstance(node.args[0], ast.ListExpr)
+            elif isinstance(node, ast.Call):
+                self.check_call(node)
+
+    def check_call(self, call: ast.Call) -> None:
+        callee = call.callee
+        if isinstance(callee, ast.Name):
+            if (
+                callee.name == "dag_execute"
+                and call.args
+                and isinstance(call.args[0], ast.ListExpr)
             ):
-                self.check_dag(node.args[0])
+                self.check_dag(call.args[0])
+            elif callee.name not in self.callable_names:
+                self.report(
+                    callee,
+                    "unknown-name",
+                    f"'{callee.name}' is not a declared function or a native",
+                    severity="warning",
+                )
+        elif (
+            isinstance(callee, ast.Attribute)
+            and callee.name in ("ask", "run")
+            and isinstance(callee.obj, ast.Name)
+            and callee.obj.name not in self.bound
+        ):
+            name = callee.obj.name
+            if name not in self.decls:
+                self.report(
+                    callee.obj, "unknown-agent", f"unknown agent '{name}' in {name}.{callee.name}()"
+                )
+            elif callee.name == "run" and name not in self.by_kind["forge"]:
+                self.report(
+                    callee.obj,
+                    "not-forge",
+                    f"'{name}' is not a forge agent; only forge agents have .run()",
+                    severity="warning",
+                )
 
     def check_agent_name(self, node: ast.Node, name: str, where: str) -> None:
         agents = self.by_kind["agent"] | self.by_kind["claw"] | self.by_kind["forge"]
@@ -561,6 +593,29 @@ def _decl_kind(item: ast.Node) -> tuple[str | None, str | None]:
     if isinstance(item, ast.TraitNode):
         return "trait", item.name
     return None, None
+
+
+def _bound_names(module: ast.Module) -> set[str]:
+    """Every name bound anywhere by let/const, for or a parameter (scopes are not modelled:
+    the checks that use this only need to know that a name is *never* a variable)."""
+    names: set[str] = set()
+    stack: list[Any] = [module]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if isinstance(node, ast.Let | ast.Param):
+            names.add(node.name)
+        elif isinstance(node, ast.ForIn):
+            names.add(node.var)
+        if isinstance(node, ast.Node):
+            stack.extend(
+                v
+                for f in dc_fields(node)
+                if isinstance(v := getattr(node, f.name), ast.Node | list)
+            )
+    return names
 
 
 def _stmt_exprs(stmt: ast.Stmt) -> list[ast.Expr]:

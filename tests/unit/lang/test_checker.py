@@ -206,6 +206,7 @@ CASES = [
         "field-type",
         "parameter 'q' must be a type name",
     ),
+    ('emit {M}Asistant.ask("q");', "unknown-agent", "unknown agent 'Asistant' in Asistant.ask()"),
     ("fun f() {\n  {M}break;\n}", "break-outside-loop", "'break' outside a loop"),
     ("fun f() { if true { {M}continue; } }", "continue-outside-loop", "'continue' outside a loop"),
 ]
@@ -231,7 +232,7 @@ def test_every_checker_code_is_tested() -> None:
     from neam.lang import checker
 
     documented = {c.strip(" ,.\n") for c in checker.__doc__.split("Codes:")[1].split(",")}
-    tested = {c[1] for c in CASES} | {"skill-params"}
+    tested = {c[1] for c in CASES} | {"skill-params", "not-forge", "unknown-name"}
     assert documented <= tested, documented - tested
 
 
@@ -287,3 +288,18 @@ def test_diagnostic_format_json_and_str() -> None:
 def test_seed_style_program_is_clean() -> None:
     result = compile_source(BASE + '{ let r = spawn c("x"); emit r; }', "x.neam")
     assert result.ok and result.diagnostics == []
+
+
+def test_call_warnings() -> None:
+    src = (
+        "fun gg(agent_var) { return agent_var.run(); }\n"
+        "emit c.run();\n"
+        "emit lenn([1]);\n"
+        'let v = c; emit v.ask("x"); emit gg(c); emit len([1]);\n'
+    )
+    result = compile_source(BASE + src, "x.neam")
+    assert result.ok, result.format()
+    assert [(d.line, d.column, d.code, d.message) for d in result.warnings] == [
+        (8, 6, "not-forge", "'c' is not a forge agent; only forge agents have .run()"),
+        (9, 6, "unknown-name", "'lenn' is not a declared function or a native"),
+    ]

@@ -185,17 +185,21 @@ def test_agent_calls_go_to_the_host() -> None:
     ("code", "needle"),
     [
         ('emit a.ask("q");', "a.ask() needs the agent runtime"),
-        ("emit a.run();", "a.run() needs the agent runtime"),
+        ("emit f.run();", "f.run() needs the agent runtime"),
         ('emit spawn a("t");', "spawn a(...) needs the agent runtime"),
         ('emit dag_execute([{"id": "x", "agent": "a"}]);', "dag_execute() needs the agent runtime"),
     ],
 )
 def test_without_a_host_agent_calls_fail_clearly(code: str, needle: str) -> None:
-    src = f'agent a {{ provider: "p" model: "m" }}\n{code}'
+    src = (
+        'agent a { provider: "p" model: "m" }\n'
+        'fun ok(ctx) { return true; } forge agent f { provider: "p" model: "m" verify: ok }\n'
+        f"{code}"
+    )
     with pytest.raises(NeamRuntimeError) as info:
         run(src)
     assert needle in info.value.message
-    assert (info.value.line, info.value.column) == (2, 6)
+    assert (info.value.line, info.value.column) == (3, 6)
 
 
 @pytest.mark.parametrize(
