@@ -595,6 +595,26 @@ def _decl_kind(item: ast.Node) -> tuple[str | None, str | None]:
     return None, None
 
 
+_NODE_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _children(node: ast.Node) -> list[Any]:
+    """The sub-nodes and node lists of ``node`` (field names cached per class)."""
+    names = _NODE_FIELDS.get(type(node))
+    if names is None:
+        names = _NODE_FIELDS[type(node)] = tuple(
+            f.name
+            for f in dc_fields(node)
+            if f.name not in ("line", "column", "end_line", "end_column")
+        )
+    out = []
+    for name in names:
+        value = getattr(node, name)
+        if isinstance(value, ast.Node | list):
+            out.append(value)
+    return out
+
+
 def _bound_names(module: ast.Module) -> set[str]:
     """Every name bound anywhere by let/const, for or a parameter (scopes are not modelled:
     the checks that use this only need to know that a name is *never* a variable)."""
@@ -610,20 +630,12 @@ def _bound_names(module: ast.Module) -> set[str]:
         elif isinstance(node, ast.ForIn):
             names.add(node.var)
         if isinstance(node, ast.Node):
-            stack.extend(
-                v
-                for f in dc_fields(node)
-                if isinstance(v := getattr(node, f.name), ast.Node | list)
-            )
+            stack.extend(_children(node))
     return names
 
 
 def _stmt_exprs(stmt: ast.Stmt) -> list[ast.Expr]:
-    return [
-        getattr(stmt, f.name)
-        for f in dc_fields(stmt)
-        if isinstance(getattr(stmt, f.name, None), ast.Expr)
-    ]
+    return [c for c in _children(stmt) if isinstance(c, ast.Expr)]
 
 
 def _walk_expr(expr: ast.Expr) -> Iterator[ast.Expr]:
@@ -639,10 +651,7 @@ def _walk_expr(expr: ast.Expr) -> Iterator[ast.Expr]:
         if not isinstance(node, ast.Expr):
             continue
         yield node
-        for f in dc_fields(node):
-            child = getattr(node, f.name)
-            if isinstance(child, ast.Node | list):
-                stack.append(child)
+        stack.extend(_children(node))
 
 
 def check(module: ast.Module, filename: str = "<input>") -> list[Diagnostic]:
