@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -105,7 +106,7 @@ def test_reporter_token_patches_only_its_own_run(
     }
     patch = '{"status":{"progress":{"iteration":9}}}'
     base = f"{server}/apis/neam.dev/v1alpha1/namespaces/{ns}/forgeruns"
-    with httpx.Client(verify=str(ca)) as http:
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(ca))) as http:
         assert http.patch(f"{base}/mine/status", content=patch, headers=headers).status_code == 200
         other = http.patch(f"{base}/theirs/status", content=patch, headers=headers)
         assert other.status_code == 403

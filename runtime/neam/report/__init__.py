@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import ssl
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -72,7 +73,8 @@ class StatusReporter:
     def __init__(self, server: str, resource: str, token_file: Path, ca_file: Path | None):
         self.url = f"{server.rstrip('/')}/apis/{resource}/status"
         self._token_file = token_file
-        self._client = httpx.Client(verify=str(ca_file) if ca_file else True, timeout=5.0)
+        verify = ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
+        self._client = httpx.Client(verify=verify, timeout=5.0)
 
     def __call__(self, progress: Progress) -> None:
         try:

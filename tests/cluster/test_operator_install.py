@@ -1,0 +1,113 @@
+"""The install manifests on the real API server, and the operator running with exactly
+the permissions of manifests/rbac.yaml (a TokenRequest token for its service account)."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.cluster import REPO_ROOT, ClusterHandle
+from tests.support.operator_harness import (
+    UNSCHEDULABLE,
+    OperatorProcess,
+    finish_pod,
+    get_json,
+    install_crds,
+    start,
+    wait_for,
+    wait_phase,
+)
+
+
+@pytest.fixture(scope="module")
+def installed(kube: ClusterHandle) -> ClusterHandle:
+    install_crds(kube)
+    kube.kubectl("apply", "-k", str(REPO_ROOT / "manifests"))
+    return kube
+
+
+@pytest.fixture
+def ns(installed: ClusterHandle) -> Iterator[str]:
+    name = f"inst-{secrets.token_hex(4)}"
+    installed.kubectl("create", "namespace", name)
+    yield name
+    installed.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+def _operator_kubeconfig(kube: ClusterHandle, tmp_path: Path) -> Path:
+    """A kubeconfig that authenticates as system:serviceaccount:neam-system:neam-operator."""
+    token = kube.kubectl("create", "token", "neam-operator", "-n", "neam-system").stdout.strip()
+    cfg = yaml.safe_load(kube.kubeconfig.read_text())
+    cluster = dict(cfg["clusters"][0]["cluster"])
+    if "certificate-authority" in cluster:
+        ca = Path(cluster.pop("certificate-authority")).read_bytes()
+        cluster["certificate-authority-data"] = base64.b64encode(ca).decode()
+    out = tmp_path / "operator.kubeconfig"
+    out.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": cluster}],
+                "users": [{"name": "neam-operator", "user": {"token": token}}],
+                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "neam-operator"}}],
+                "current-context": "c",
+            }
+        )
+    )
+    out.chmod(0o600)
+    return out
+
+
+@pytest.mark.parametrize("overlay", ["dev", "staging", "production"])
+def test_overlays_are_accepted_by_the_api_server(installed: ClusterHandle, overlay: str) -> None:
+    path = REPO_ROOT / "kustomize" / "overlays" / overlay
+    installed.kubectl("apply", "--dry-run=server", "-k", str(path))
+
+
+def test_deployment_is_hardened(installed: ClusterHandle) -> None:
+    dep = get_json(installed, "deployment", "neam-operator", "-n", "neam-system")
+    pod = dep["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    assert c["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert dep["spec"]["replicas"] == 1
+
+
+def test_operator_runs_with_its_least_privilege_account(
+    installed: ClusterHandle, ns: str, tmp_path: Path
+) -> None:
+    kubeconfig = _operator_kubeconfig(installed, tmp_path)
+    as_operator = ClusterHandle.for_kubeconfig(kubeconfig, installed.kubectl_path)
+    denied = as_operator.kubectl("get", "secrets", "-n", ns, check=False)
+    assert denied.returncode != 0 and "forbidden" in denied.stderr
+    op = OperatorProcess(as_operator, tmp_path)
+    op.start()
+    try:
+        start(
+            installed,
+            ns,
+            "least",
+            resources=UNSCHEDULABLE,
+            backoffLimit=0,
+            ttlSecondsAfterFinished=0,
+        )
+        wait_phase(installed, ns, "least", "Running")
+        finish_pod(
+            installed,
+            ns,
+            "least-forge",
+            0,
+            {"outcome": "completed", "iterations": 1, "total_cost": "0.01"},
+        )
+        wait_for(lambda: get_json(installed, "forgerun", "least", "-n", ns) is None, "TTL deletion")
+        assert "403" not in op.log_text() and "Forbidden" not in op.log_text(), op.log_text()
+    finally:
+        op.stop()
