@@ -1,6 +1,6 @@
 """Source text -> :class:`neam.lang.ast.Module`, or a syntax :class:`Diagnostic`.
 
-The lark parser is built once per process (LALR, contextual lexer) and the
+The lark parser is built once per process (LALR, fed by :mod:`neam.lang.lexer`) and the
 transformer runs inline while parsing, so no lark tree is ever materialised.
 Parsing is thread-safe: the transformer keeps no state.
 """
