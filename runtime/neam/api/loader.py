@@ -60,5 +60,6 @@ def load_runtime(settings: Settings, confirmations: ConfirmationBroker) -> tuple
         sessions_dir=settings.sessions_dir,
         workspace_dir=settings.workspace_dir,
         env=settings.env,
+        confirm=confirmations.request,
     )
     return runtime, path

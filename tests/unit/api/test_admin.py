@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import httpx
+
 API_KEY = "sk-app"
 ADMIN_KEY = "admin-ops"
 APP = {"Authorization": f"Bearer {API_KEY}"}
@@ -116,3 +118,44 @@ def test_confirmation_times_out_as_denied(demo) -> None:
     server = demo(confirm_timeout_seconds=0.05)
     assert server.state.confirmations.request("support_bot", "refund_order", {}) is False
     assert server.client.get("/api/v1/admin/confirmations").json() == {"confirmations": []}
+
+
+def _pending(c, deadline: float) -> list[dict]:
+    while True:
+        items = c.get("/api/v1/admin/confirmations", headers=ADMIN).json()["confirmations"]
+        if items:
+            return items
+        assert time.monotonic() < deadline, "the sensitive skill never asked for approval"
+        time.sleep(0.01)
+
+
+def _tool_result(llm) -> str:
+    """The tool message the model received after the skill call."""
+    messages = llm.requests[-1].json["messages"]
+    return next(m["content"] for m in messages if m["role"] == "tool")
+
+
+def test_sensitive_skill_waits_for_approval_end_to_end(demo, llm) -> None:
+    c = keyed(demo)
+    for order, decision in (("A1", True), ("B2", False)):
+        llm.reply(tool_calls=[{"name": "refund_order", "arguments": {"order_id": order}}])
+        llm.reply(f"done with {order}")
+        replies: list[httpx.Response] = []
+
+        def send(o: str = order, out: list[httpx.Response] = replies) -> None:
+            out.append(c.post(MESSAGE, headers=APP, json={"message": f"refund {o}"}))
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        (item,) = _pending(c, time.monotonic() + 30)
+        assert item["skill"] == "refund_order" and item["arguments"] == {"order_id": order}
+        assert sender.is_alive(), "the message answered before the skill was approved"
+        c.post("/api/v1/confirm", headers=ADMIN, json={"id": item["id"], "approved": decision})
+        sender.join(30)
+        assert replies[0].status_code == 200
+        assert replies[0].json()["response"] == f"done with {order}"
+        result = _tool_result(llm)
+        if decision:
+            assert result == f"Refunded {order}"
+        else:
+            assert "not approved" in result and "Refunded" not in result
