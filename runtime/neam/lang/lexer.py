@@ -25,8 +25,8 @@ _SKIP = r"(?:[ \t\r\n\f\ufeff]+|//[^\n]*|/\*[\s\S]*?\*/)*"
 _OPERATOR = r"->|==|!=|<=|>=|&&|\|\||[-+*/]=|[-+*/%<>=!(){}\[\],;:.]"
 _SKIP_ONLY = re.compile(_SKIP)
 _TRAILING = re.compile(f"{_SKIP}\\Z")
-_GROUP_TYPE = {1: "STRING", 2: "NUMBER", 3: "NAME"}
-_GROUP_INDEX = {"s": 1, "n": 2, "i": 3, "o": 4}
+_GROUP_TYPE = {1: "STRING", 2: "NUMBER", 3: "NAME", 5: "FSTRING"}
+_GROUP_INDEX = {"s": 1, "n": 2, "i": 3, "o": 4, "f": 5}
 
 
 def _choose(types: tuple[str, ...], actions: dict[str, Any]) -> str:
@@ -57,14 +57,14 @@ class NeamLexer(Lexer):
                 continue
             if term.pattern.type == "str":
                 self._literals.setdefault(term.pattern.value, []).append(term.name)
-            elif term.name not in ("NAME", "NUMBER", "STRING"):
+            elif term.name not in ("NAME", "NUMBER", "STRING", "FSTRING"):
                 self._patterns.append((re.compile(term.pattern.to_regexp()), term.name))
         self._candidates: dict[tuple[int, str], tuple[str, ...]] = {}
         by_name = {t.name: t.pattern.to_regexp() for t in lexer_conf.terminals}
         # Token regexes come from the grammar; the named groups tell which one matched.
         self._token = re.compile(
-            f"{_SKIP}(?:(?P<s>{by_name['STRING']})|(?P<n>{by_name['NUMBER']})"
-            f"|(?P<i>{by_name['NAME']})|(?P<o>{_OPERATOR}))"
+            f"{_SKIP}(?:(?P<s>{by_name['STRING']})|(?P<f>{by_name['FSTRING']})"
+            f"|(?P<n>{by_name['NUMBER']})|(?P<i>{by_name['NAME']})|(?P<o>{_OPERATOR}))"
         )
 
     def _types_for(self, group: int, text: str) -> tuple[str, ...]:
@@ -111,7 +111,7 @@ class NeamLexer(Lexer):
                 raise UnexpectedCharacters(text, start, line, column)  # unterminated comment
             types = self._types_for(group, value)
             kind = types[0] if len(types) == 1 else _choose(types, states[parser_state.position])
-            if group == 1 and "\n" in value:  # multi-line string
+            if group in (1, 5) and "\n" in value:  # multi-line string
                 end_line = line + value.count("\n")
                 end_column = stop - (text.rindex("\n", start, stop) + 1) + 1
                 yield Token(kind, value, start, line, column, end_line, end_column, stop)

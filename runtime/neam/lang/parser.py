@@ -39,7 +39,7 @@ _OP_SYMBOL = {"or": "||", "and": "&&"}
 _PRECEDENCE = {
     "||": 1,
     "&&": 2,
-    **dict.fromkeys(("==", "!=", "<", "<=", ">", ">="), 3),
+    **dict.fromkeys(("==", "!=", "<", "<=", ">", ">=", "in"), 3),
     "+": 4,
     "-": 4,
     "*": 5,
@@ -102,6 +102,66 @@ def decode_string(raw: str) -> str:
             out.append(ch)
             i += 1
     return "".join(out)
+
+
+def _fstring_pieces(tok: Token) -> list[tuple[bool, str]]:
+    """Splits an f-string body into (is_code, text) pieces; ``{{``/``}}`` are literal braces."""
+    body = tok.value[2:-1]
+    pieces: list[tuple[bool, str]] = []
+    text: list[str] = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            text.append(body[i : i + 2])
+            i += 2
+        elif body.startswith(("{{", "}}"), i):
+            text.append(ch)
+            i += 2
+        elif ch == "{":
+            end = body.find("}", i)
+            if end < 0:
+                raise _TransformError("syntax", "unclosed '{' in f-string", _tok(ast.Node(), tok))
+            pieces.append((False, "".join(text)))
+            text = []
+            # Quotes inside the braces are escaped in the token: f"{m[\"k\"]}".
+            pieces.append((True, body[i + 1 : end].replace('\\"', '"').replace("\\'", "'")))
+            i = end + 1
+        elif ch == "}":
+            raise _TransformError(
+                "syntax", "single '}' in f-string (use '}}')", _tok(ast.Node(), tok)
+            )
+        else:
+            text.append(ch)
+            i += 1
+    pieces.append((False, "".join(text)))
+    return pieces
+
+
+def _interpolation(code: str, tok: Token) -> ast.Expr:
+    """Parses one ``{expr}`` of an f-string; its nodes take the f-string's position."""
+    if not code.strip():
+        raise _TransformError("syntax", "empty expression in f-string", _tok(ast.Node(), tok))
+    try:
+        module = _LARK.parse(f"emit ({code});")
+    except (UnexpectedInput, _TransformError):
+        raise _TransformError(
+            "syntax", f"invalid expression in f-string: {{{code}}}", _tok(ast.Node(), tok)
+        ) from None
+    emit = module.items[0]
+    if len(module.items) != 1 or not isinstance(emit, ast.Emit):
+        raise _TransformError(
+            "syntax", f"invalid expression in f-string: {{{code}}}", _tok(ast.Node(), tok)
+        )
+    stack: list[Any] = [emit.value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, ast.Node):
+            _tok(node, tok)
+            stack.extend(v for v in vars(node).values() if isinstance(v, ast.Node | list))
+    return emit.value
 
 
 def _number(text: str) -> int | float:
@@ -341,6 +401,20 @@ class _ToAst(Transformer):
 
     def string(self, ch: list[Token]) -> ast.Literal:
         return _tok(ast.Literal(decode_string(ch[0].value)), ch[0])
+
+    def fstring(self, ch: list[Token]) -> ast.Expr:
+        """``f"a {x} b"`` becomes ``"a " + x + " b"`` (``+`` with a string stringifies)."""
+        tok = ch[0]
+        parts: list[ast.Expr] = []
+        for is_code, piece in _fstring_pieces(tok):
+            if is_code:
+                parts.append(_interpolation(piece, tok))
+            elif piece:
+                parts.append(_tok(ast.Literal(decode_string('"' + piece + '"')), tok))
+        result: ast.Expr = _tok(ast.Literal(""), tok)
+        for part in parts:
+            result = _tok(ast.Binary("+", result, part), tok)
+        return result
 
     def true(self, ch: list[Token]) -> ast.Literal:
         return _tok(ast.Literal(True), ch[0])

@@ -124,6 +124,8 @@ def binary(op: str, a: Any, b: Any) -> Any:
             return {**a, **b}
     elif op == "==":
         return equal(a, b)
+    elif op == "in":
+        return contains(b, a)
     elif op == "!=":
         return not equal(a, b)
     elif op in ("<", "<=", ">", ">="):
@@ -152,6 +154,17 @@ def binary(op: str, a: Any, b: Any) -> Any:
     elif op == "*" and isinstance(a, str) and isinstance(b, int) and not isinstance(b, bool):
         return a * b
     raise NeamValueError(f"cannot apply '{op}' to {type_name(a)} and {type_name(b)}")
+
+
+def contains(container: Any, item: Any) -> bool:
+    """``item in container``: list membership, substring, or map key."""
+    if isinstance(container, list):
+        return any(equal(x, item) for x in container)
+    if isinstance(container, str) and isinstance(item, str):
+        return item in container
+    if isinstance(container, dict):
+        return isinstance(item, str) and item in container
+    raise NeamValueError(f"cannot test membership of {type_name(item)} in {type_name(container)}")
 
 
 def unary(op: str, value: Any) -> Any:

@@ -325,3 +325,28 @@ def test_workspace_is_settable(tmp_path: Path) -> None:
     interp.workspace = tmp_path
     assert interp.workspace == tmp_path
     assert interp.call_function("go", []) == "content"
+
+
+@pytest.mark.parametrize(
+    ("expr", "value"),
+    [
+        ('f"{1 + 2} items"', "3 items"),
+        ('f"name={\\"bob\\"}, list={[1, nil]}, {{braces}}"', "name=bob, list=[1, null], {braces}"),
+        ("f'tab\\t{true}'", "tab\ttrue"),
+        ('f"plain"', "plain"),
+        ("3 in [1, 2, 3]", True),
+        ('"x" in ["a"]', False),
+        ('"ell" in "hello"', True),
+        ('"k" in {"k": 0}', True),
+        ("1 + 1 in [2] && true", True),
+    ],
+)
+def test_fstrings_and_in(expr: str, value: Any) -> None:
+    assert emitted(f"emit {expr};") == [value]
+
+
+def test_in_type_error_has_position() -> None:
+    with pytest.raises(NeamRuntimeError) as info:
+        run("emit 1 in 5;")
+    assert (info.value.line, info.value.column) == (1, 6)
+    assert "cannot test membership of number in number" in info.value.message

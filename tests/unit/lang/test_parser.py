@@ -236,3 +236,17 @@ def test_positions_after_multiline_string() -> None:
 def test_lexical_errors(src: str, line: int, column: int, message: str) -> None:
     _module, (d,) = parse(src, "lex.neam")
     assert (d.line, d.column, d.message) == (line, column, message)
+
+
+@pytest.mark.parametrize(
+    ("src", "message"),
+    [
+        ('emit f"{x";', "unclosed '{' in f-string"),
+        ('emit f"a } b";', "single '}' in f-string (use '}}')"),
+        ('emit f"{}";', "empty expression in f-string"),
+        ('emit f"{1 +}";', "invalid expression in f-string: {1 +}"),
+    ],
+)
+def test_fstring_errors_point_at_the_string(src: str, message: str) -> None:
+    _module, (d,) = parse(src, "f.neam")
+    assert (d.line, d.column, d.message) == (1, 6, message)

@@ -86,6 +86,9 @@ TOKENS = [
     "/* x */",
     '"unterminated',
     "@",
+    'f"a{b}c"',
+    "in",
+    'f"{"',
     "\\",
 ]
 
