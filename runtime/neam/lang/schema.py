@@ -130,7 +130,7 @@ AGENT_COMMON: dict[str, Spec] = {
     "guards": refs("guard", "guardchain"),
     "channels": refs("channel"),
     "workspace": STRING,
-    "memory": STRING,
+    "memory": ANY,  # a memory name, or a block of memory options
     "api_key_env": STRING,
     "base_url": STRING,
     "endpoint": STRING,
