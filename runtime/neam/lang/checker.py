@@ -429,8 +429,15 @@ class _Checker:
         trait_span = self.name_span(node, node.trait)
         builtin = schema.BUILTIN_TRAITS.get(node.trait)
         if builtin is not None:
-            required, known = builtin.required, set(builtin.required) | set(builtin.optional)
+            required, known = builtin.required, builtin.known
             extra_severity = "warning"
+            if builtin.one_of and not names.keys() & set(builtin.one_of):
+                self.report(
+                    trait_span,
+                    "missing-trait-method",
+                    f"impl {node.trait} for {node.target} must define at least one of: "
+                    + ", ".join(builtin.one_of),
+                )
         elif node.trait in self.by_kind["trait"]:
             trait = self.decls[node.trait][1]
             assert isinstance(trait, ast.TraitNode)

@@ -189,15 +189,34 @@ CHANNEL_FIELDS: dict[str, Spec] = {"type": STRING}  # other keys are channel opt
 
 @dataclass(frozen=True)
 class BuiltinTrait:
-    required: tuple[str, ...]
+    """Methods of a built-in trait: all of ``required``, and at least one of ``one_of``."""
+
+    required: tuple[str, ...] = ()
+    one_of: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
 
+    @property
+    def known(self) -> set[str]:
+        return {*self.required, *self.one_of, *self.optional}
 
+
+# Monitorable and Orchestrable follow the seed programs. For the other four the
+# hook names vary between Neam versions, so an impl must define at least one of
+# the listed hooks.
 BUILTIN_TRAITS: dict[str, BuiltinTrait] = {
-    "Schedulable": BuiltinTrait(("on_heartbeat",), ("cron", "heartbeat_interval", "on_schedule")),
-    "Channelable": BuiltinTrait(("on_message",), ("channels", "on_connect", "on_disconnect")),
-    "Sandboxable": BuiltinTrait(("sandbox_config",), ("on_violation",)),
-    "Monitorable": BuiltinTrait(("baseline", "on_anomaly")),
-    "Orchestrable": BuiltinTrait(("on_spawn", "on_delegate")),
-    "Searchable": BuiltinTrait(("search_config",), ("on_search", "on_index")),
+    "Schedulable": BuiltinTrait(
+        one_of=("on_heartbeat", "heartbeat", "on_schedule", "schedule", "cron", "on_cron"),
+        optional=("heartbeat_interval",),
+    ),
+    "Channelable": BuiltinTrait(
+        one_of=("on_message", "route", "channels"), optional=("on_connect", "on_disconnect")
+    ),
+    "Sandboxable": BuiltinTrait(
+        one_of=("sandbox_config", "sandbox", "on_violation"), optional=("allowed_paths",)
+    ),
+    "Monitorable": BuiltinTrait(required=("baseline", "on_anomaly")),
+    "Orchestrable": BuiltinTrait(required=("on_spawn", "on_delegate")),
+    "Searchable": BuiltinTrait(
+        one_of=("search_config", "search", "on_search"), optional=("on_index",)
+    ),
 }

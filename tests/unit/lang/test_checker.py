@@ -173,6 +173,12 @@ CASES = [
         "method 'extra' is not part of trait 'Named'",
     ),
     (
+        "impl {M}Schedulable for c { fn heartbeat_interval(self) { return 60; } }",
+        "missing-trait-method",
+        "impl Schedulable for c must define at least one of: "
+        "on_heartbeat, heartbeat, on_schedule, schedule, cron, on_cron",
+    ),
+    (
         "trait Named { fn name(self); }\nimpl {M}Named for c { }",
         "missing-trait-method",
         "impl Named for c is missing method 'name'",
@@ -303,3 +309,15 @@ def test_call_warnings() -> None:
         (8, 6, "not-forge", "'c' is not a forge agent; only forge agents have .run()"),
         (9, 6, "unknown-name", "'lenn' is not a declared function or a native"),
     ]
+
+
+@pytest.mark.parametrize(
+    "methods",
+    [
+        "fn on_heartbeat(self) { return nil; }",
+        'fn cron(self) { return "0 9 * * *"; } fn heartbeat_interval(self) { return 30; }',
+    ],
+)
+def test_builtin_traits_accept_any_of_their_hooks(methods: str) -> None:
+    result = compile_source(BASE + f"impl Schedulable for c {{ {methods} }}", "x.neam")
+    assert result.ok and result.diagnostics == [], result.format()
