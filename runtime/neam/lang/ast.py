@@ -87,6 +87,22 @@ class Index(Expr):
 
 
 @dataclass
+class Slice(Expr):
+    """``obj[start:stop]`` on a list or string; a missing bound is None."""
+
+    obj: Expr
+    start: Expr | None
+    stop: Expr | None
+
+
+@dataclass
+class Lambda(Expr):
+    """``fn(params) { body }`` used as a value; it closes over the scope it is created in."""
+
+    fn: FunDecl
+
+
+@dataclass
 class Spawn(Expr):
     """``spawn name(task)`` (``agent`` is a Literal name) or ``spawn(expr, task)``."""
 

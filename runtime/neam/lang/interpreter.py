@@ -27,6 +27,7 @@ from neam.lang.values import (
     index,
     iterate,
     set_index,
+    slice_of,
     stringify,
     truthy,
     type_name,
@@ -100,6 +101,7 @@ class FunctionRef:
     decl: ast.FunDecl
     bound_self: Any = None
     has_self: bool = False
+    closure: _Scope | None = None  # the defining scope of a lambda (None: the globals)
 
     def __str__(self) -> str:
         return f"<function {self.decl.name}>"
@@ -408,6 +410,13 @@ class _Exec:
             return {e.key: self.eval(e.value, scope) for e in expr.entries}
         if t is ast.Spawn:
             return self.eval_spawn(expr, scope)
+        if t is ast.Slice:
+            obj = self.eval(expr.obj, scope)
+            start = None if expr.start is None else self.eval(expr.start, scope)
+            stop = None if expr.stop is None else self.eval(expr.stop, scope)
+            return self.guarded(expr, slice_of, obj, start, stop)
+        if t is ast.Lambda:
+            return FunctionRef(expr.fn, closure=scope)
         raise self.error(expr, f"cannot evaluate {t.__name__}")  # pragma: no cover
 
     def lookup(self, node: ast.Name, scope: _Scope) -> Any:
@@ -489,7 +498,7 @@ class _Exec:
         if isinstance(fn, FunctionRef):
             if fn.has_self:
                 args = [fn.bound_self, *args]
-            return self.call_decl(fn.decl, args, node)
+            return self.call_decl(fn.decl, args, node, closure=fn.closure)
         if isinstance(fn, Native):
             return self.call_native(fn, args, node)
         if isinstance(fn, SkillRef):
@@ -532,7 +541,12 @@ class _Exec:
             raise self.error(node, f"{fn.name}(): {type(err).__name__}: {err}") from err
 
     def call_decl(
-        self, decl: ast.FunDecl, args: list[Any], node: ast.Node, label: str | None = None
+        self,
+        decl: ast.FunDecl,
+        args: list[Any],
+        node: ast.Node,
+        label: str | None = None,
+        closure: _Scope | None = None,
     ) -> Any:
         name = label or decl.name
         params = decl.params
@@ -543,7 +557,7 @@ class _Exec:
         if len(self.stack) >= _MAX_DEPTH:
             raise self.error(node, f"maximum call depth ({_MAX_DEPTH}) exceeded in {name}()")
         self.stack[-1].node = node
-        scope = _Scope(self.interp._globals)
+        scope = _Scope(closure if closure is not None else self.interp._globals)
         for param, value in zip(params, args, strict=True):
             scope.vars[param.name] = value
         self.stack.append(_StackEntry(name, decl))

@@ -393,6 +393,15 @@ class _ToAst(Transformer):
     def index(self, ch: list[Any]) -> ast.Index:
         return _around(ast.Index(ch[0], ch[1]), ch)
 
+    def slice(self, ch: list[Any]) -> ast.Slice:
+        obj, start, _colon, stop = ch
+        return _around(ast.Slice(obj, start, stop), ch)
+
+    def lambda_(self, ch: list[Any]) -> ast.Lambda:
+        params, body = ch
+        fn = _around(ast.FunDecl("<lambda>", params or [], body), [body])
+        return _around(ast.Lambda(fn), [body])
+
     def args(self, ch: list[ast.Expr]) -> list[ast.Expr]:
         return ch
 

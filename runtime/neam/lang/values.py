@@ -191,6 +191,16 @@ def index(obj: Any, key: Any) -> Any:
     raise NeamValueError(f"cannot index {type_name(obj)}")
 
 
+def slice_of(obj: Any, start: Any, stop: Any) -> Any:
+    """``obj[start:stop]`` for lists and strings; bounds may be nil or negative, and clamp."""
+    if not isinstance(obj, list | str):
+        raise NeamValueError(f"cannot slice {type_name(obj)}")
+    for bound in (start, stop):
+        if bound is not None and (not isinstance(bound, int) or isinstance(bound, bool)):
+            raise NeamValueError(f"slice bounds must be integers, not {type_name(bound)}")
+    return obj[start:stop]
+
+
 def set_index(obj: Any, key: Any, value: Any) -> None:
     if isinstance(obj, dict):
         if not isinstance(key, str):

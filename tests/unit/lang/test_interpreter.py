@@ -350,3 +350,38 @@ def test_in_type_error_has_position() -> None:
         run("emit 1 in 5;")
     assert (info.value.line, info.value.column) == (1, 6)
     assert "cannot test membership of number in number" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("expr", "value"),
+    [
+        ("[1, 2, 3, 4][1:3]", [2, 3]),
+        ("[1, 2, 3][:2]", [1, 2]),
+        ('"hello"[1:]', "ello"),
+        ("[1, 2, 3][-2:]", [2, 3]),
+        ("[1, 2][5:9]", []),
+    ],
+)
+def test_slices(expr: str, value: Any) -> None:
+    assert emitted(f"emit {expr};") == [value]
+
+
+def test_lambdas_close_over_their_scope() -> None:
+    src = """
+    fun make_adder(n) { return fn(x) { return x + n; }; }
+    fun apply(f, v) { return f(v); }
+    let add2 = make_adder(2);
+    let double = fun(x) { return x * 2; };
+    emit [add2(1), apply(double, 5), apply(make_adder(10), 1)];
+    """
+    assert run(src) == [[3, 10, 11]]
+
+
+def test_slice_errors_have_positions() -> None:
+    with pytest.raises(NeamRuntimeError) as info:
+        run("emit 5[1:2];\n")
+    assert (info.value.line, info.value.column, info.value.message) == (
+        1,
+        6,
+        "cannot slice number",
+    )
