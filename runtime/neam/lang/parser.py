@@ -476,15 +476,22 @@ _TERMINAL_TEXT = {t.name: t.pattern.value for t in _LARK.terminals if t.pattern.
     "NAME": "identifier",
     "STRING": "string",
     "NUMBER": "number",
+    "FSTRING": "f-string",
+    "CMP_OP": "comparison",
+    "ASSIGN_OP": "=",
     "$END": "end of file",
 }
+_WORDS = ("identifier", "string", "number", "f-string", "comparison", "end of file")
+# Closing brackets and separators are the likeliest fixes, so they are listed first.
+_FIRST = (")", "]", "}", ";", ",", ":", "=")
 
 
 def _describe_expected(expected: set[str]) -> str:
-    shown = sorted({_TERMINAL_TEXT.get(e, e.lower()) for e in expected})
+    texts = {_TERMINAL_TEXT.get(e, e.lower()) for e in expected}
+    shown = sorted(texts, key=lambda t: (_FIRST.index(t) if t in _FIRST else len(_FIRST), t))
     if len(shown) > 8:
         shown = [*shown[:8], "..."]
-    return ", ".join(f"'{s}'" if s not in ("identifier", "string", "number") else s for s in shown)
+    return ", ".join(s if s in _WORDS or s == "..." else f"'{s}'" for s in shown)
 
 
 def _syntax_diagnostic(err: UnexpectedInput, filename: str, source: str) -> Diagnostic:
