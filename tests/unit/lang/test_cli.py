@@ -114,3 +114,13 @@ def test_neam_run_workspace_flag(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert neam_run.main(["run", str(prog), "--workspace", str(ws)]) == 0
     assert capsys.readouterr().out == "hi\n"
     assert (ws / "out.txt").read_text() == "hi"
+
+
+def test_unreadable_file_is_a_read_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.neam"
+    assert neamc.main(["check", "--json", str(missing)]) == 1
+    (diag,) = json.loads(capsys.readouterr().out)["diagnostics"]
+    assert (diag["code"], diag["line"], diag["column"]) == ("read-error", 1, 1)
+    assert diag["message"] == "cannot read file: No such file or directory"

@@ -250,3 +250,13 @@ def test_lexical_errors(src: str, line: int, column: int, message: str) -> None:
 def test_fstring_errors_point_at_the_string(src: str, message: str) -> None:
     _module, (d,) = parse(src, "f.neam")
     assert (d.line, d.column, d.message) == (1, 6, message)
+
+
+def test_spawn_without_arguments_is_a_syntax_error() -> None:
+    _module, (d,) = parse("let r = spawn();", "s.neam")
+    assert (d.line, d.column, d.code, d.message) == (
+        1,
+        9,
+        "spawn-arguments",
+        "spawn(...) needs an agent name and a task",
+    )
