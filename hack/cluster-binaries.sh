@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Build the local control plane from published Go modules into a cache outside
+# the repository:
+#   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl  (k8s.io/kubernetes)
+#   etcd                                                              (go.etcd.io/etcd/server/v3)
+#   kwok, kwokctl                                                     (sigs.k8s.io/kwok)
+#
+# Idempotent and keyed by version: a binary that already exists in
+# $NEAM_CACHE_DIR/bin/<component>-<version>/ is reused, only missing ones are
+# built. Go's module and build caches also live in the cache directory, so a
+# second machine run (or a CI cache restore of that one directory) is warm.
+#
+# Environment:
+#   NEAM_CACHE_DIR   cache root (default ~/.cache/neam-operator)
+#   KUBE_VERSION     k8s.io/kubernetes release     (default below)
+#   ETCD_VERSION     etcd release                  (default below)
+#   KWOK_VERSION     sigs.k8s.io/kwok release      (default below)
+#   NEAM_GO          go binary to use               (default: go on PATH)
+#   --print-dirs     only print the shell variables describing the binaries
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=hack/kwok/versions.sh
+source "${HERE}/kwok/versions.sh"
+
+if [[ "${1:-}" == "--print-dirs" ]]; then
+  printf 'KUBE_BIN_DIR=%q\nETCD_BIN_DIR=%q\nKWOK_BIN_DIR=%q\n' \
+    "${KUBE_BIN_DIR}" "${ETCD_BIN_DIR}" "${KWOK_BIN_DIR}"
+  exit 0
+fi
+
+GO="${NEAM_GO:-go}"
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
+export GOMODCACHE="${NEAM_CACHE_DIR}/go/mod"
+export GOCACHE="${NEAM_CACHE_DIR}/go/build"
+export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
+mkdir -p "${GOMODCACHE}" "${GOCACHE}" "${KUBE_BIN_DIR}" "${ETCD_BIN_DIR}" "${KWOK_BIN_DIR}"
+
+log() { printf '[cluster-binaries] %s\n' "$*" >&2; }
+
+# missing DIR NAME... -> prints the names whose binary is not yet in DIR
+missing() {
+  local dir="$1" name
+  shift
+  for name in "$@"; do
+    [[ -x "${dir}/${name}" ]] || echo "${name}"
+  done
+}
+
+# Run "$@" and log how long it took.
+timed() {
+  local start=${SECONDS}
+  "$@"
+  log "  done in $((SECONDS - start))s"
+}
+
+# new_module DIR MODULE_PATH: an empty throwaway module to build from.
+new_module() {
+  rm -rf "$1"
+  mkdir -p "$1"
+  printf 'module %s\n\ngo %s\n' "$2" "$("${GO}" env GOVERSION | sed 's/^go//')" >"$1/go.mod"
+}
+
+build_kubernetes() {
+  local want
+  mapfile -t want < <(missing "${KUBE_BIN_DIR}" kube-apiserver kube-controller-manager kube-scheduler kubectl)
+  if ((${#want[@]} == 0)); then
+    log "kubernetes ${KUBE_VERSION}: cached in ${KUBE_BIN_DIR}"
+    return
+  fi
+  log "kubernetes ${KUBE_VERSION}: building ${want[*]}"
+  local work="${NEAM_CACHE_DIR}/work/kubernetes-${KUBE_VERSION}"
+  new_module "${work}" neam.local/kubebuild
+  local info gomod staging_version
+  info="$(cd "${work}" && "${GO}" mod download -json "k8s.io/kubernetes@${KUBE_VERSION}")"
+  gomod="$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p' <<<"${info}")"
+  # Staging modules are published as k8s.io/<name> v0.<minor>.<patch>.
+  staging_version="v0.${KUBE_VERSION#v1.}"
+  {
+    printf '\nrequire k8s.io/kubernetes %s\n\n' "${KUBE_VERSION}"
+    awk -v v="${staging_version}" '$2 == "=>" && $3 ~ /^\.\/staging\// { printf "replace %s => %s %s\n", $1, $1, v }' "${gomod}"
+  } >>"${work}/go.mod"
+  printf 'package tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' >"${work}/tools.go"
+
+  local build_date major minor pkg ldflags=(-s -w)
+  build_date="$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "${gomod%.mod}.info")"
+  major="$(cut -d. -f1 <<<"${KUBE_VERSION#v}")"
+  minor="$(cut -d. -f2 <<<"${KUBE_VERSION}")"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=(
+      -X "${pkg}.gitVersion=${KUBE_VERSION}"
+      -X "${pkg}.gitMajor=${major}"
+      -X "${pkg}.gitMinor=${minor}"
+      -X "${pkg}.gitTreeState=clean"
+      -X "${pkg}.buildDate=${build_date:-1970-01-01T00:00:00Z}"
+    )
+  done
+  local pkgs=() name
+  for name in "${want[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/${name}"); done
+  (
+    cd "${work}"
+    "${GO}" mod tidy >/dev/null 2>&1 || "${GO}" mod download
+    local out="${work}/out"
+    mkdir -p "${out}"
+    timed "${GO}" build -trimpath -ldflags "${ldflags[*]}" -o "${out}/" "${pkgs[@]}"
+    for name in "${want[@]}"; do mv -f "${out}/${name}" "${KUBE_BIN_DIR}/${name}"; done
+  )
+}
+
+build_etcd() {
+  if [[ -z "$(missing "${ETCD_BIN_DIR}" etcd)" ]]; then
+    log "etcd ${ETCD_VERSION}: cached in ${ETCD_BIN_DIR}"
+    return
+  fi
+  log "etcd ${ETCD_VERSION}: building etcd"
+  local work="${NEAM_CACHE_DIR}/work/etcd-${ETCD_VERSION}"
+  new_module "${work}" neam.local/etcdbuild
+  printf '\nrequire go.etcd.io/etcd/server/v3 %s\n' "${ETCD_VERSION}" >>"${work}/go.mod"
+  printf 'package tools\n\nimport _ "go.etcd.io/etcd/server/v3/etcdmain"\n' >"${work}/tools.go"
+  (
+    cd "${work}"
+    "${GO}" mod tidy >/dev/null 2>&1 || "${GO}" mod download
+    timed "${GO}" build -trimpath -ldflags "-s -w" -o "${work}/etcd" go.etcd.io/etcd/server/v3
+    mv -f "${work}/etcd" "${ETCD_BIN_DIR}/etcd"
+  )
+}
+
+build_kwok() {
+  local want
+  mapfile -t want < <(missing "${KWOK_BIN_DIR}" kwok kwokctl)
+  if ((${#want[@]} == 0)); then
+    log "kwok ${KWOK_VERSION}: cached in ${KWOK_BIN_DIR}"
+    return
+  fi
+  log "kwok ${KWOK_VERSION}: building ${want[*]}"
+  local pkgs=() name
+  for name in "${want[@]}"; do pkgs+=("sigs.k8s.io/kwok/cmd/${name}@${KWOK_VERSION}"); done
+  GOBIN="${KWOK_BIN_DIR}" timed "${GO}" install -trimpath \
+    -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" "${pkgs[@]}"
+}
+
+if ! command -v "${GO}" >/dev/null; then
+  log "error: Go toolchain '${GO}' not found; install Go >= 1.26 or set NEAM_GO"
+  exit 1
+fi
+log "cache ${NEAM_CACHE_DIR} ($("${GO}" env GOVERSION), GOMAXPROCS=$(nproc))"
+total_start=${SECONDS}
+build_kwok
+build_etcd
+build_kubernetes
+log "all binaries ready in $((SECONDS - total_start))s"
