@@ -167,7 +167,7 @@ def _listening_sockets_of(pids: set[int]) -> list[str]:
 )
 @pytest.mark.skipif(shutil.which("ss") is None, reason="needs `ss` (iproute2)")
 def test_local_control_plane_uses_loopback_only(kube: ClusterHandle) -> None:
-    pids = set(cluster_processes(kube.kubeconfig.parent))
+    pids = set(cluster_processes(kube.kubeconfig.parent.name))
     listeners = _listening_sockets_of(pids)
     assert listeners, f"no listeners found for cluster processes {sorted(pids)}"
     assert all(address.startswith("127.0.0.1:") for address in listeners), listeners

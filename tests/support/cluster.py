@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import secrets
 import shlex
 import shutil
@@ -23,7 +24,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -129,6 +130,9 @@ class ClusterHandle:
         return client.ApiClient(configuration)
 
 
+SESSION_CLUSTER = re.compile(r"neam-test-(?P<pid>\d+)-[0-9a-f]+")
+
+
 class LocalCluster:
     """One uniquely named kwokctl cluster, started and stopped via hack/cluster.sh."""
 
@@ -169,9 +173,7 @@ class LocalCluster:
         if self._stopped:
             return
         result = self._run("down")
-        leftovers = self.processes()
-        for pid in leftovers:
-            _kill(pid)
+        leftovers = _kill_cluster_processes(self.name)
         self._stopped = True
         if result.returncode != 0 or leftovers:
             raise ClusterError(
@@ -180,61 +182,64 @@ class LocalCluster:
                 f"{result.stdout}{result.stderr}"
             )
 
-    def processes(self) -> list[int]:
-        """PIDs of live processes started for this cluster."""
-        return cluster_processes(self.state_dir)
 
+def cluster_processes(name: str) -> list[int]:
+    """PIDs of live processes belonging to the kwokctl cluster called ``name``.
 
-def cluster_processes(state_dir: Path) -> list[int]:
-    """PIDs of live processes belonging to the kwokctl cluster in ``state_dir``.
-
-    Every component gets paths inside the cluster's unique state directory (the
-    directory holding its kubeconfig) on its command line, which identifies it
-    without matching anything else.
+    kwokctl gets ``--name <name>`` and ``.../configs/<name>.yaml``; every
+    component gets paths inside ``.../clusters/<name>/``. Matching whole
+    arguments that way finds them without matching anything else. Zombies have
+    an empty command line and are not reported.
     """
-    marker = str(state_dir).encode()
+    markers = (f"/{name}/".encode(), f"/{name}.yaml".encode())
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes()
+            arguments = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if marker in cmdline:
+        if any(arg == name.encode() or any(m in arg for m in markers) for arg in arguments):
             pids.append(int(entry.name))
     return pids
 
 
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    for _ in range(50):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
+def _kill_cluster_processes(name: str) -> list[int]:
+    """SIGKILL every process of cluster ``name`` until none is left; return their PIDs."""
+    killed: list[int] = []
+    for _ in range(100):
+        pids = cluster_processes(name)
+        if not pids:
+            return killed
+        for pid in pids:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        killed.extend(pid for pid in pids if pid not in killed)
         time.sleep(0.1)
+    raise ClusterError(f"processes {cluster_processes(name)} of cluster {name} survive SIGKILL")
 
 
 _SignalHandler = Callable[[int, FrameType | None], object] | int | None
 
 
-def _raise_system_exit(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"received {signal.Signals(signum).name}")
 
 
 @contextmanager
 def _exit_on_termination() -> Iterator[None]:
-    """Turn SIGTERM/SIGHUP into SystemExit so ``finally`` blocks run teardown."""
+    """Treat SIGTERM/SIGHUP like Ctrl-C while a cluster is up.
+
+    A KeyboardInterrupt stops a pytest session (a SystemExit would only fail the
+    running test) and unwinds through the ``finally`` blocks that tear down.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous: dict[int, _SignalHandler] = {}
     for signum in (signal.SIGTERM, signal.SIGHUP):
-        previous[signum] = signal.signal(signum, _raise_system_exit)
+        previous[signum] = signal.signal(signum, _interrupt)
     try:
         yield
     finally:
@@ -242,13 +247,41 @@ def _exit_on_termination() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+def prune_stale_clusters() -> list[str]:
+    """Delete session clusters whose creating process is gone (it was SIGKILLed).
+
+    Only names made by :class:`LocalCluster` (``neam-test-<pid>-<hex>``) whose
+    pid no longer exists are touched, so live parallel sessions are safe.
+    """
+    pruned = []
+    for state in sorted((cache_dir() / "kwok" / "clusters").glob("neam-test-*")):
+        match = SESSION_CLUSTER.fullmatch(state.name)
+        if match and not _pid_exists(int(match["pid"])):
+            with suppress(ClusterError):
+                LocalCluster(state.name).stop()
+            pruned.append(state.name)
+    return pruned
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextmanager
 def local_cluster(name: str | None = None) -> Iterator[ClusterHandle]:
     """Start a fresh local cluster and always delete it afterwards.
 
     Teardown runs on normal exit, exceptions, Ctrl-C (KeyboardInterrupt),
-    SIGTERM/SIGHUP, and as a last resort from atexit.
+    SIGTERM/SIGHUP, and as a last resort from atexit. Clusters left behind by
+    sessions that could not clean up (SIGKILL) are deleted first.
     """
+    prune_stale_clusters()
     cluster = LocalCluster(name)
     atexit.register(cluster.stop)
     try:
