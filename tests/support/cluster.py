@@ -154,7 +154,8 @@ class LocalCluster:
         """Create the cluster and wait until its node is Ready."""
         result = self._run("up")
         if result.returncode != 0:
-            self.stop()
+            with suppress(ClusterError):  # report the start failure, not the cleanup
+                self.stop()
             raise ClusterError(
                 f"starting cluster {self.name} failed (hack/cluster.sh up exited "
                 f"{result.returncode}); component logs: {self.state_dir / 'logs'}\n"
