@@ -224,6 +224,16 @@ class ConfigList(ConfigValue):
 
 
 @dataclass
+class ConfigCall(ConfigValue):
+    """``name(args) { ... }`` or ``name { ... }`` in a declaration body, e.g.
+    ``handoff_to(Billing) { tool_name: "billing" }`` or ``binding: builtin { ... }``."""
+
+    name: str
+    args: list[ConfigValue]
+    body: ConfigBlock | None
+
+
+@dataclass
 class ConfigField(Node):
     key: str
     value: ConfigValue
@@ -246,11 +256,16 @@ class AgentNode(Node):
 
 @dataclass
 class DeclNode(Node):
-    """``skill``, ``guard``, ``channel`` or ``struct`` declaration."""
+    """``skill``, ``guard``, ``channel`` or ``struct`` declaration, or one of the wider
+    language's other ``word Name { ... }`` declarations (``runner``, ``knowledge``, ...),
+    whose keyword position is kept for diagnostics."""
 
     keyword: str
     name: str
     body: ConfigBlock
+    extern: bool = False  # `extern skill`: no impl, provided by the host
+    keyword_line: int = 0
+    keyword_column: int = 0
 
 
 @dataclass
@@ -289,4 +304,9 @@ def plain(value: ConfigValue) -> Any:
         return [plain(v) for v in value.items]
     if isinstance(value, ConfigBlock):
         return {f.key: plain(f.value) for f in value.fields}
+    if isinstance(value, ConfigCall):
+        out: dict[str, Any] = {"call": value.name, "args": [plain(a) for a in value.args]}
+        if value.body is not None:
+            out["config"] = plain(value.body)
+        return out
     raise TypeError(f"not a declaration value: {value!r}")

@@ -6,7 +6,8 @@ unknown-field, field-not-allowed, missing-field, field-type, field-range,
 unknown-skill, unknown-guard, unknown-channel, unknown-function, unknown-agent,
 unknown-trait, unknown-impl-target, missing-trait-method, unknown-trait-method,
 unknown-handler, missing-impl, skill-params, dag-node, break-outside-loop,
-continue-outside-loop, not-forge, unknown-name.
+continue-outside-loop, not-forge, unknown-name, unknown-declaration, unknown-reference,
+trait-not-allowed.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class _Checker:
                 "function",
                 "struct",
                 "trait",
+                *schema.OTHER_DECLS,
             )
         }
 
@@ -119,6 +121,20 @@ class _Checker:
         for item in self.module.items:
             kind, name = _decl_kind(item)
             if kind is None or name is None:
+                continue
+            if kind not in self.by_kind:
+                assert isinstance(item, ast.DeclNode)
+                self.report(
+                    ast.Node(
+                        line=item.keyword_line,
+                        column=item.keyword_column,
+                        end_line=item.keyword_line,
+                        end_column=item.keyword_column + len(kind),
+                    ),
+                    "unknown-declaration",
+                    f"unknown declaration kind '{kind}' (expected agent, skill, guard, channel, "
+                    "struct, ...)",
+                )
                 continue
             if name in self.decls:
                 _, first = self.decls[name]
@@ -189,6 +205,23 @@ class _Checker:
         if kind in ("refs", "ref"):
             self.check_refs(value, spec, what)
             return
+        if kind == "ref_or_value":
+            if isinstance(value, ast.ConfigRef):
+                self.check_refs(value, schema.ref(*spec.ref_kinds), what)
+            return
+        if kind == "agent":
+            self.check_agent_ref(value, what)
+            return
+        if kind == "handoffs":
+            if not isinstance(value, ast.ConfigList):
+                self.report(value, "field-type", f"{what} must be a list of agents")
+                return
+            for item in value.items:
+                if isinstance(item, ast.ConfigCall) and item.args:
+                    self.check_agent_ref(item.args[0], what)
+                elif not isinstance(item, ast.ConfigCall):
+                    self.check_agent_ref(item, what)
+            return
         if kind == "typename":
             if not isinstance(value, ast.ConfigRef) and not (
                 isinstance(value, ast.ConfigScalar) and isinstance(value.value, str)
@@ -233,6 +266,16 @@ class _Checker:
         elif hi is not None and number > hi:
             self.report(node, "field-range", f"{what} must be at most {hi:g}, got {number}")
 
+    def check_agent_ref(self, value: ast.ConfigValue, what: str) -> None:
+        if isinstance(value, ast.ConfigRef):
+            name = value.name
+        elif isinstance(value, ast.ConfigScalar) and isinstance(value.value, str):
+            name = value.value
+        else:
+            self.report(value, "field-type", f"{what} must name an agent")
+            return
+        self.check_agent_name(value, name, what)
+
     def check_refs(self, value: ast.ConfigValue, spec: schema.Spec, what: str) -> None:
         if spec.kind == "refs":
             if not isinstance(value, ast.ConfigList):
@@ -250,10 +293,19 @@ class _Checker:
                 self.report(item, "field-type", f"{what} must name a declaration")
                 continue
             if spec.ref_kinds and not any(name in self.by_kind[k] for k in spec.ref_kinds):
-                label = " or ".join(dict.fromkeys(_REF_LABEL[k] for k in spec.ref_kinds))
-                self.report(
-                    item, _REF_CODE[spec.ref_kinds[0]], f"unknown {label} '{name}' in {what}"
-                )
+                label = " or ".join(dict.fromkeys(_REF_LABEL.get(k, k) for k in spec.ref_kinds))
+                code = _REF_CODE.get(spec.ref_kinds[0], "unknown-reference")
+                if spec.ref_kinds == ("channel",) and name in self.decls:
+                    # Neam resolves channel names loosely; its own guide lists skills there.
+                    other = self.decls[name][0]
+                    self.report(
+                        item,
+                        code,
+                        f"'{name}' in {what} is a {other}, not a channel",
+                        severity="warning",
+                    )
+                    continue
+                self.report(item, code, f"unknown {label} '{name}' in {what}")
 
     def check_agent(self, node: ast.AgentNode) -> None:
         owner = f"{schema.AGENT_KIND_NAMES[node.kind]} '{node.name}'"
@@ -308,7 +360,7 @@ class _Checker:
                     "duplicate-method",
                     f"{owner} has more than one impl",
                 )
-            if not impls:
+            if not impls and not node.extern:
                 self.report(
                     self.name_span(node, node.name), "missing-impl", f"{owner} has no impl(...)"
                 )
@@ -359,6 +411,12 @@ class _Checker:
             # Besides `type`, channel keys are transport options (port, path, token_env, ...).
             options = {f.key: schema.ANY for f in body.fields} | schema.CHANNEL_FIELDS
             self.check_fields(body, options, owner)
+        elif node.keyword in schema.OTHER_DECLS:
+            # Fields are free-form options of the wider language; named ones are checked.
+            options = {f.key: schema.ANY for f in body.fields} | schema.OTHER_DECLS[node.keyword]
+            self.check_fields(body, options, owner)
+            for h in body.handlers:
+                self.check_function(h)
         elif node.keyword == "struct":
             seen_struct: set[str] = set()
             for fld in body.fields:
@@ -427,6 +485,13 @@ class _Checker:
         if node.trait is None:
             return
         trait_span = self.name_span(node, node.trait)
+        if node.trait in schema.NOT_FOR_FORGE and node.target in self.by_kind["forge"]:
+            self.report(
+                trait_span,
+                "trait-not-allowed",
+                f"{node.trait} cannot be implemented for forge agent '{node.target}' "
+                "(claw agents only)",
+            )
         builtin = schema.BUILTIN_TRAITS.get(node.trait)
         if builtin is not None:
             required, known = builtin.required, builtin.known
@@ -529,7 +594,7 @@ class _Checker:
                 self.report(
                     callee.obj, "unknown-agent", f"unknown agent '{name}' in {name}.{callee.name}()"
                 )
-            elif callee.name == "run" and name not in self.by_kind["forge"]:
+            elif callee.name == "run" and name in self.by_kind["agent"] | self.by_kind["claw"]:
                 self.report(
                     callee.obj,
                     "not-forge",

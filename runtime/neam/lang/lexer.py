@@ -27,6 +27,10 @@ _SKIP_ONLY = re.compile(_SKIP)
 _TRAILING = re.compile(f"{_SKIP}\\Z")
 _GROUP_TYPE = {1: "STRING", 2: "NUMBER", 3: "NAME", 5: "FSTRING"}
 _GROUP_INDEX = {"s": 1, "n": 2, "i": 3, "o": 4, "f": 5}
+# Soft keywords, decided by what follows: `word Name {` starts a declaration of
+# the wider Neam language (DECL_WORD) and `extern skill` an external skill.
+_DECL_AHEAD = re.compile(f"{_SKIP}[A-Za-z_][A-Za-z0-9_]*{_SKIP}\\{{")
+_EXTERN_AHEAD = re.compile(f"{_SKIP}skill\\b")
 
 
 def _choose(types: tuple[str, ...], actions: dict[str, Any]) -> str:
@@ -60,6 +64,7 @@ class NeamLexer(Lexer):
             elif term.name not in ("NAME", "NUMBER", "STRING", "FSTRING"):
                 self._patterns.append((re.compile(term.pattern.to_regexp()), term.name))
         self._candidates: dict[tuple[int, str], tuple[str, ...]] = {}
+        self._decl_states: frozenset[int] | None = None
         by_name = {t.name: t.pattern.to_regexp() for t in lexer_conf.terminals}
         # Token regexes come from the grammar; the named groups tell which one matched.
         self._token = re.compile(
@@ -84,6 +89,11 @@ class NeamLexer(Lexer):
         text: str = slice_.text
         pos, end = slice_.start, slice_.end
         states = parser_state.parse_conf.states
+        decl_states = self._decl_states
+        if decl_states is None:  # the parser states where a declaration may start
+            decl_states = self._decl_states = frozenset(
+                i for i, actions in states.items() if "DECL_WORD" in actions
+            )
         match = self._token.match
         line, line_start = 1, 0  # line_start: index of the first character of `line`
         while pos < end:
@@ -111,6 +121,11 @@ class NeamLexer(Lexer):
                 raise UnexpectedCharacters(text, start, line, column)  # unterminated comment
             types = self._types_for(group, value)
             kind = types[0] if len(types) == 1 else _choose(types, states[parser_state.position])
+            if kind == "NAME" and parser_state.position in decl_states:
+                if value == "extern" and _EXTERN_AHEAD.match(text, stop, end):
+                    kind = "EXTERN"
+                elif _DECL_AHEAD.match(text, stop, end):
+                    kind = "DECL_WORD"
             if group in (1, 5) and "\n" in value:  # multi-line string
                 end_line = line + value.count("\n")
                 end_column = stop - (text.rindex("\n", start, stop) + 1) + 1

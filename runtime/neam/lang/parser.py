@@ -217,7 +217,14 @@ class _ToAst(Transformer):
         return _tok(ast.DeclNode(keyword, ch[0].value, ch[1]), ch[0])
 
     def skill_decl(self, ch: list[Any]) -> ast.DeclNode:
-        return self._decl("skill", ch)
+        node = self._decl("skill", ch[1:])
+        node.extern = ch[0] is not None  # `extern skill`: implemented outside the program
+        return node
+
+    def other_decl(self, ch: list[Any]) -> ast.DeclNode:
+        node = _tok(ast.DeclNode(ch[0].value, ch[1].value, ch[2]), ch[1])
+        node.keyword_line, node.keyword_column = ch[0].line, ch[0].column
+        return node
 
     def guard_decl(self, ch: list[Any]) -> ast.DeclNode:
         return self._decl("guard", ch)
@@ -307,6 +314,17 @@ class _ToAst(Transformer):
 
     def cref(self, ch: list[Token]) -> ast.ConfigRef:
         return _tok(ast.ConfigRef(ch[0].value), ch[0])
+
+    def ctagged(self, ch: list[Any]) -> ast.ConfigCall:
+        return _span(ast.ConfigCall(ch[0].value, [], ch[1]), ch[0], ch[1])
+
+    def ccall(self, ch: list[Any]) -> ast.ConfigCall:
+        name, args, body = ch[0], ch[1] or [], ch[2]
+        node = ast.ConfigCall(name.value, args, body)
+        return _around(_tok(node, name), [name, *args, *([body] if body else [])])
+
+    def cargs(self, ch: list[Any]) -> list[Any]:
+        return ch
 
     def clist(self, ch: list[Any]) -> ast.ConfigList:
         items = [c for c in ch if isinstance(c, ast.ConfigValue)]

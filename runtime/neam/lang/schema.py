@@ -67,13 +67,18 @@ def ref(*kinds: str) -> Spec:
     return Spec("ref", ref_kinds=kinds)
 
 
+def ref_or_value(*kinds: str) -> Spec:
+    """A name that must resolve to one of ``kinds``, or an inline value (not checked)."""
+    return Spec("ref_or_value", ref_kinds=kinds)
+
+
 def block(fields: dict[str, Spec], strict: bool = True) -> Spec:
     return Spec("block", fields=fields, strict=strict)
 
 
 COMPACTION = ("auto", "manual", "disabled")
 CHECKPOINT = ("git", "snapshot", "none")
-SEARCH_MODES = ("keyword", "vector", "hybrid")
+SEARCH_MODES = ("keyword", "vector", "hybrid", "none")
 
 SESSION = block(
     {
@@ -96,6 +101,7 @@ SEMANTIC_MEMORY = block(
         "limit": POS_INT,
         "auto_inject": BOOL,
         "flush_on_compaction": BOOL,
+        "flush_on_compact": BOOL,
         "index": refs(),
         "paths": ANY,
     },
@@ -112,6 +118,7 @@ LOOP = block(
         "max_cost": POS_NUMBER,
         "max_tokens": POS_INT,
         "timeout_seconds": POS_NUMBER,
+        "prompt_file": STRING,
         "plan_file": STRING,
         "progress_file": STRING,
         "learnings_file": STRING,
@@ -128,9 +135,23 @@ AGENT_COMMON: dict[str, Spec] = {
     "top_p": number_range(0, 1),
     "skills": refs("skill"),
     "guards": refs("guard", "guardchain"),
-    "channels": refs("channel"),
     "workspace": STRING,
     "memory": ANY,  # a memory name, or a block of memory options
+    # Fields of the wider Neam language that this runtime accepts but ignores
+    # (docs/language.md): handoffs, knowledge bases, budgets, environments, ...
+    "handoffs": Spec("handoffs"),
+    "connected_knowledge": refs("knowledge"),
+    "knowledge": refs("knowledge"),
+    "requires": ANY,
+    "budget": ref_or_value("budget"),
+    "env": ref_or_value("env"),
+    "world_model": ref_or_value("world_model"),
+    "plan": ref_or_value("plan"),
+    "connector": ref_or_value("connector"),
+    "tools": refs("skill", "tool"),
+    "reasoning": ANY,
+    "retries": Spec("int", minimum=0),
+    "max_retries": Spec("int", minimum=0),
     "api_key_env": STRING,
     "base_url": STRING,
     "endpoint": STRING,
@@ -141,8 +162,13 @@ AGENT_COMMON: dict[str, Spec] = {
 }
 
 AGENT_ONLY: dict[str, dict[str, Spec]] = {
-    "agent": {},
-    "claw": {"session": SESSION, "semantic_memory": SEMANTIC_MEMORY, "lanes": LANES},
+    "agent": {"channels": refs("channel")},
+    "claw": {
+        "channels": refs("channel"),
+        "session": SESSION,
+        "semantic_memory": SEMANTIC_MEMORY,
+        "lanes": LANES,
+    },
     "forge": {"verify": ref("function"), "checkpoint": enum(*CHECKPOINT), "loop": LOOP},
 }
 
@@ -161,8 +187,8 @@ def agent_fields(kind: str) -> dict[str, Spec]:
 
 def owner_of(field_name: str) -> str | None:
     """The agent kind that owns a kind-specific field (e.g. ``session`` -> ``claw``)."""
-    for kind, fields in AGENT_ONLY.items():
-        if field_name in fields:
+    for kind in ("claw", "forge", "agent"):
+        if field_name in AGENT_ONLY[kind]:
             return kind
     return None
 
@@ -172,6 +198,7 @@ SKILL_FIELDS: dict[str, Spec] = {
     "params": ANY,  # a block: parameter name -> type name (checked by the checker)
     "sensitive": BOOL,
     "returns": TYPENAME,
+    "binding": ANY,  # `extern skill`: how the host provides it, e.g. `builtin { type: ... }`
 }
 
 GUARD_FIELDS: dict[str, Spec] = {"description": STRING}
@@ -185,6 +212,29 @@ GUARD_HANDLERS = (
 )
 
 CHANNEL_FIELDS: dict[str, Spec] = {"type": STRING}  # other keys are channel options
+
+# Declarations of the wider Neam language written `word Name { ... }`. The
+# checker knows their names (so agents can refer to them) and checks the
+# references listed here; their other fields are accepted as written and the
+# runtime ignores them (docs/language.md).
+OTHER_DECLS: dict[str, dict[str, Spec]] = {
+    "runner": {
+        "entry_agent": Spec("agent"),
+        "max_turns": POS_INT,
+        "input_guardrails": refs("guard", "guardchain"),
+        "output_guardrails": refs("guard", "guardchain"),
+    },
+    "knowledge": {"chunk_size": POS_INT},
+    "budget": {},
+    "memory": {},
+    "tool": {},
+    "env": {},
+    "connector": {},
+    "world_model": {},
+    "plan": {},
+    "subagent": {},
+    "mcp_server": {},
+}
 
 
 @dataclass(frozen=True)
@@ -200,9 +250,10 @@ class BuiltinTrait:
         return {*self.required, *self.one_of, *self.optional}
 
 
-# Monitorable and Orchestrable follow the seed programs. For the other four the
-# hook names vary between Neam versions, so an impl must define at least one of
-# the listed hooks.
+# Monitorable requires both of its methods; Orchestrable's callbacks are both
+# optional (they default to nil in Neam). For the other four the hook names
+# vary between Neam versions, so an impl must define at least one of the
+# listed hooks.
 BUILTIN_TRAITS: dict[str, BuiltinTrait] = {
     "Schedulable": BuiltinTrait(
         one_of=("on_heartbeat", "heartbeat", "on_schedule", "schedule", "cron", "on_cron"),
@@ -215,8 +266,11 @@ BUILTIN_TRAITS: dict[str, BuiltinTrait] = {
         one_of=("sandbox_config", "sandbox", "on_violation"), optional=("allowed_paths",)
     ),
     "Monitorable": BuiltinTrait(required=("baseline", "on_anomaly")),
-    "Orchestrable": BuiltinTrait(required=("on_spawn", "on_delegate")),
+    "Orchestrable": BuiltinTrait(optional=("on_spawn", "on_delegate")),
     "Searchable": BuiltinTrait(
         one_of=("search_config", "search", "on_search"), optional=("on_index",)
     ),
 }
+
+# Built-in traits a forge agent may not implement (Neam reports a compile error).
+NOT_FOR_FORGE = ("Schedulable", "Channelable")

@@ -91,7 +91,7 @@ CASES = [
     (
         f'claw agent a {{ {P}\n  semantic_memory: {{ search: {M}"fuzzy" }} }}',
         "field-range",
-        '\'search\' must be one of "keyword", "vector", "hybrid", not "fuzzy"',
+        '\'search\' must be one of "keyword", "vector", "hybrid", "none", not "fuzzy"',
     ),
     (
         f'forge agent a {{ {P} verify: v checkpoint: {M}"svn" }}',
@@ -162,9 +162,50 @@ CASES = [
         "unknown agent or struct 'ghost' in impl Monitorable",
     ),
     (
-        "impl {M}Orchestrable for c { fn on_spawn(self, child) { return nil; } }",
+        "impl {M}Monitorable for c { fn baseline(self) { return {}; } }",
         "missing-trait-method",
-        "impl Orchestrable for c is missing method 'on_delegate'",
+        "impl Monitorable for c is missing method 'on_anomaly'",
+    ),
+    (
+        f"forge agent f {{ {P} verify: v }}\n"
+        "impl {M}Schedulable for f { fn on_heartbeat(self) { } }",
+        "trait-not-allowed",
+        "Schedulable cannot be implemented for forge agent 'f' (claw agents only)",
+    ),
+    (
+        f"forge agent f {{ {P} verify: v\n  {M}channels: [ch] }}",
+        "field-not-allowed",
+        "field 'channels' is only allowed on claw agents, not in forge agent 'f'",
+    ),
+    (
+        "{M}runer R { entry_agent: c }",
+        "unknown-declaration",
+        "unknown declaration kind 'runer' (expected agent, skill, guard, channel, struct, ...)",
+    ),
+    (
+        f"agent a {{ {P} budget: {M}Money }}",
+        "unknown-reference",
+        "unknown budget 'Money' in 'budget'",
+    ),
+    (
+        "runner R { entry_agent: {M}nobody max_turns: 3 }",
+        "unknown-agent",
+        "unknown agent 'nobody' in 'entry_agent'",
+    ),
+    (
+        f'agent a {{ {P} handoffs: [c, handoff_to({M}ghost) {{ tool_name: "t" }}] }}',
+        "unknown-agent",
+        "unknown agent 'ghost' in 'handoffs'",
+    ),
+    (
+        f"agent a {{ {P} connected_knowledge: [{M}Wiki] }}",
+        "unknown-reference",
+        "unknown knowledge 'Wiki' in 'connected_knowledge'",
+    ),
+    (
+        "runner R { entry_agent: c max_turns: {M}0 }",
+        "field-range",
+        "'max_turns' must be positive, got 0",
     ),
     (
         "trait Named { fn name(self); fn hello(self) { return 1; } }\n"
@@ -321,3 +362,53 @@ def test_call_warnings() -> None:
 def test_builtin_traits_accept_any_of_their_hooks(methods: str) -> None:
     result = compile_source(BASE + f"impl Schedulable for c {{ {methods} }}", "x.neam")
     assert result.ok and result.diagnostics == [], result.format()
+
+
+WIDER = """
+knowledge Docs {
+  vector_store: "usearch", chunk_size: 64, sources: [{ type: "file", path: "a.md" }]
+}
+budget Limits { api_calls: 30 tokens: 1000 }
+extern skill shell {
+  description: "host shell"
+  params: { cmd: string }
+  binding: host_builtin { type: "bash" }
+}
+fun allowed() { return true; }
+agent Billing { provider: "ollama" model: "m" }
+agent Front {
+  provider: "ollama"
+  model: "m"
+  skills: [s, shell]
+  handoffs: [Billing, handoff_to(c) { tool_name: "chat" is_enabled: allowed() }]
+  connected_knowledge: [Docs]
+  budget: Limits
+  max_retries: 2
+}
+runner Desk { entry_agent: Front max_turns: 4 tracing: enabled input_guardrails: [gc] }
+claw agent talker {
+  provider: "openai" model: "gpt-4o" channels: [ch] lanes: { main: { concurrency: 2 } }
+}
+impl Orchestrable for talker { fn on_spawn(self, child) { return nil; } }
+let budget = 3;
+budget = budget - 1;
+{ let r = Desk.run("hi"); emit r["final_output"]; }
+"""
+
+
+def test_wider_neam_declarations_and_fields_check_clean() -> None:
+    """runner/knowledge/budget/extern skill, handoffs and the like are accepted and resolved."""
+    result = compile_source(BASE + WIDER, "x.neam")
+    assert result.ok and result.diagnostics == [], result.format()
+    front = result.program.agents["Front"].config
+    assert front["handoffs"][0] == "Billing"
+    assert front["handoffs"][1]["call"] == "handoff_to"
+    assert front["handoffs"][1]["args"] == ["c"]
+    assert front["handoffs"][1]["config"]["tool_name"] == "chat"
+    assert result.program.skills["shell"].impl is None
+
+
+def test_channel_naming_another_declaration_is_a_warning() -> None:
+    result = compile_source(BASE + f"claw agent b {{ {P} channels: [s] }}", "x.neam")
+    assert result.ok, result.format()
+    assert [(d.line, d.column, d.code) for d in result.warnings] == [(7, 62, "unknown-channel")]
