@@ -290,6 +290,23 @@ class ImplNode(Node):
 
 
 @dataclass
+class UseDecl(Node):
+    """``use a.b;`` / ``import a.b as c;`` / ``module a.b;``: recorded, not resolved."""
+
+    keyword: str
+    path: list[str]
+    alias: str | None
+
+
+@dataclass
+class TestDecl(Node):
+    """``test "name" { ... }``: checked like a function body; ``neam run`` skips it."""
+
+    name: str
+    body: Block
+
+
+@dataclass
 class Module(Node):
     items: list[Node]  # declarations and top-level statements in source order
 

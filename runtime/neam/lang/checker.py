@@ -36,6 +36,25 @@ _REF_CODE = {
 }
 
 
+# Functions the wider Neam runtime provides that this interpreter does not: calling
+# them is not flagged by the checker (they fail at run time here, with a clear error).
+WIDER_NATIVES = frozenset(
+    (
+        "assert", "assert_eq", "assert_ne", "assert_true", "assert_false",
+        "push", "pop", "append", "values", "contains", "split", "join", "trim",
+        "upper", "lower", "replace", "substr", "starts_with", "ends_with", "format",
+        "min", "max", "round", "ceil", "sqrt", "pow", "random", "int", "float", "bool",
+        "to_string", "to_number", "parse_int", "parse_float", "type_of", "typeof",
+        "now", "time", "sleep", "uuid", "env", "getenv", "log", "debug",
+        "read_file", "write_file", "file_exists", "http_get", "http_post", "http_request",
+        "Some", "Ok", "Err", "panic",
+        "agent_status", "agent_pause", "agent_resume", "agent_get_goals",
+        "agent_set_goals", "agent_reflect", "agent_rate", "agent_learning_stats",
+        "agent_prompt_history",
+    )
+)  # fmt: skip
+
+
 class _Checker:
     def __init__(self, module: ast.Module, filename: str) -> None:
         self.module = module
@@ -111,6 +130,8 @@ class _Checker:
                 else:
                     impl_seen[key] = item
                 self.check_impl(item)
+            elif isinstance(item, ast.TestDecl):
+                self.check_code(item.body.body, in_loop=False)
             elif isinstance(item, ast.Stmt):
                 self.check_code([item], in_loop=False)
         self.diagnostics.sort(key=lambda d: (d.line, d.column))
@@ -147,7 +168,7 @@ class _Checker:
                 continue
             self.decls[name] = (kind, item)
             self.by_kind[kind].add(name)
-        self.callable_names = self.bound | self.decls.keys() | NATIVES.keys()
+        self.callable_names = self.bound | self.decls.keys() | NATIVES.keys() | WIDER_NATIVES
 
     # ---------------------------------------------------------------- declarations
 
@@ -699,6 +720,8 @@ def _bound_names(module: ast.Module) -> set[str]:
             continue
         if isinstance(node, ast.Let | ast.Param):
             names.add(node.name)
+        elif isinstance(node, ast.UseDecl) and node.keyword != "module":
+            names.add(node.alias or node.path[-1])
         elif isinstance(node, ast.ForIn):
             names.add(node.var)
         if isinstance(node, ast.Node):

@@ -31,6 +31,9 @@ _GROUP_INDEX = {"s": 1, "n": 2, "i": 3, "o": 4, "f": 5}
 # the wider Neam language (DECL_WORD) and `extern skill` an external skill.
 _DECL_AHEAD = re.compile(f"{_SKIP}[A-Za-z_][A-Za-z0-9_]*{_SKIP}\\{{")
 _EXTERN_AHEAD = re.compile(f"{_SKIP}skill\\b")
+_WORD_AHEAD = re.compile(f"{_SKIP}[A-Za-z_]")
+_STRING_AHEAD = re.compile(f"{_SKIP}[\"']")
+_MODULE_WORDS = {"use": "USE", "import": "USE", "module": "USE", "pub": "PUB"}
 
 
 def _choose(types: tuple[str, ...], actions: dict[str, Any]) -> str:
@@ -124,6 +127,10 @@ class NeamLexer(Lexer):
             if kind == "NAME" and parser_state.position in decl_states:
                 if value == "extern" and _EXTERN_AHEAD.match(text, stop, end):
                     kind = "EXTERN"
+                elif value in _MODULE_WORDS and _WORD_AHEAD.match(text, stop, end):
+                    kind = _MODULE_WORDS[value]
+                elif value == "test" and _STRING_AHEAD.match(text, stop, end):
+                    kind = "TEST"
                 elif _DECL_AHEAD.match(text, stop, end):
                     kind = "DECL_WORD"
             if group in (1, 5) and "\n" in value:  # multi-line string

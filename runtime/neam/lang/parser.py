@@ -315,6 +315,20 @@ class _ToAst(Transformer):
     def cref(self, ch: list[Token]) -> ast.ConfigRef:
         return _tok(ast.ConfigRef(ch[0].value), ch[0])
 
+    def use_decl(self, ch: list[Any]) -> ast.UseDecl:
+        kw, path, _as, alias = ch
+        node = ast.UseDecl(kw.value, path, alias.value if alias is not None else None)
+        return _span(node, kw, alias or kw)
+
+    def dotted(self, ch: list[Token]) -> list[str]:
+        return [t.value for t in ch]
+
+    def pub_decl(self, ch: list[Any]) -> ast.Node:
+        return ch[1]
+
+    def test_decl(self, ch: list[Any]) -> ast.TestDecl:
+        return _tok(ast.TestDecl(decode_string(ch[1].value), ch[2]), ch[1])
+
     def ctagged(self, ch: list[Any]) -> ast.ConfigCall:
         return _span(ast.ConfigCall(ch[0].value, [], ch[1]), ch[0], ch[1])
 

@@ -412,3 +412,29 @@ def test_channel_naming_another_declaration_is_a_warning() -> None:
     result = compile_source(BASE + f"claw agent b {{ {P} channels: [s] }}", "x.neam")
     assert result.ok, result.format()
     assert [(d.line, d.column, d.code) for d in result.warnings] == [(7, 62, "unknown-channel")]
+
+
+MODULES = """
+module demo.app;
+use std.text;
+import std.voice.budget as vb;
+pub fun shout(s) { return text.upper(s) + "!"; }
+pub agent Helper { provider: "ollama" model: "m" reasoning: chain_of_thought goals: ["a"] }
+agent Reflective {
+  provider: "ollama" model: "m"
+  reflect: { after: each_response evaluate: [accuracy] min_confidence: 0.7 }
+  learning: { strategy: "experience_replay" } initiative: true
+}
+test "shout adds a bang" {
+  assert_eq(shout("hi"), "HI!");
+  let b = vb.default_budget();
+}
+let test = 1; let pub = 2; let use = 3;
+test = test + pub + use;
+"""
+
+
+def test_module_words_tests_and_cognitive_fields_check_clean() -> None:
+    result = compile_source(MODULES, "x.neam")
+    assert result.ok and result.diagnostics == [], result.format()
+    assert "shout" in result.program.functions and "Helper" in result.program.agents
