@@ -33,6 +33,31 @@ _DECL_AHEAD = re.compile(f"{_SKIP}[A-Za-z_][A-Za-z0-9_]*{_SKIP}\\{{")
 _EXTERN_AHEAD = re.compile(f"{_SKIP}skill\\b")
 _WORD_AHEAD = re.compile(f"{_SKIP}[A-Za-z_]")
 _STRING_AHEAD = re.compile(f"{_SKIP}[\"']")
+_NAME_RX = "[A-Za-z_][A-Za-z0-9_]*"
+# A declaration head (`skill name {`, `claw agent`, `impl T for`, ...) at the start
+# of a line where the parser cannot start a declaration almost always means a
+# '}' is missing above it: the lexer hands it over as MISPLACED_DECL, a type
+# no rule accepts, so the syntax error points at it instead of at the end of
+# the file (the liberal `key value` syntax would otherwise swallow it).
+_BLOCK_AHEAD = re.compile(f"{_SKIP}{_NAME_RX}{_SKIP}\\{{")
+_DECL_HEADS: dict[str, re.Pattern[str] | None] = {
+    "agent": _BLOCK_AHEAD,
+    "skill": _BLOCK_AHEAD,
+    "guard": _BLOCK_AHEAD,
+    "channel": _BLOCK_AHEAD,
+    "struct": _BLOCK_AHEAD,
+    "trait": _BLOCK_AHEAD,
+    "guardchain": re.compile(f"{_SKIP}{_NAME_RX}{_SKIP}="),
+    "claw": re.compile(f"{_SKIP}agent\\b"),
+    "forge": re.compile(f"{_SKIP}agent\\b"),
+    "impl": re.compile(f"{_SKIP}{_NAME_RX}{_SKIP}for\\b"),
+    "fun": None,  # see _FUN_AHEAD
+    "fn": None,
+}
+# `fun name(` directly inside a code block (one opened after `)`: a function,
+# handler, if or while body), where lambdas have no name: the block above
+# misses its '}'. (Inside impl, trait and declaration bodies it is legal.)
+_FUN_AHEAD = re.compile(f"{_SKIP}{_NAME_RX}{_SKIP}\\(")
 _MODULE_WORDS = {"use": "USE", "import": "USE", "module": "USE", "pub": "PUB"}
 
 
@@ -98,6 +123,8 @@ class NeamLexer(Lexer):
                 i for i, actions in states.items() if "DECL_WORD" in actions
             )
         match = self._token.match
+        braces: list[bool] = []  # open '{'s: True when opened after ')' (a code block)
+        prev = ""
         line, line_start = 1, 0  # line_start: index of the first character of `line`
         while pos < end:
             m = match(text, pos, end)
@@ -124,15 +151,33 @@ class NeamLexer(Lexer):
                 raise UnexpectedCharacters(text, start, line, column)  # unterminated comment
             types = self._types_for(group, value)
             kind = types[0] if len(types) == 1 else _choose(types, states[parser_state.position])
-            if kind == "NAME" and parser_state.position in decl_states:
-                if value == "extern" and _EXTERN_AHEAD.match(text, stop, end):
-                    kind = "EXTERN"
-                elif value in _MODULE_WORDS and _WORD_AHEAD.match(text, stop, end):
-                    kind = _MODULE_WORDS[value]
-                elif value == "test" and _STRING_AHEAD.match(text, stop, end):
-                    kind = "TEST"
-                elif _DECL_AHEAD.match(text, stop, end):
-                    kind = "DECL_WORD"
+            if group == 4:
+                if value == "{":
+                    braces.append(prev == ")")
+                elif value == "}" and braces:
+                    braces.pop()
+            elif kind == "NAME" and not braces:
+                if parser_state.position in decl_states:
+                    if value == "extern" and _EXTERN_AHEAD.match(text, stop, end):
+                        kind = "EXTERN"
+                    elif value in _MODULE_WORDS and _WORD_AHEAD.match(text, stop, end):
+                        kind = _MODULE_WORDS[value]
+                    elif value == "test" and _STRING_AHEAD.match(text, stop, end):
+                        kind = "TEST"
+                    elif _DECL_AHEAD.match(text, stop, end):
+                        kind = "DECL_WORD"
+            elif (
+                braces
+                and value in _DECL_HEADS
+                and (start == line_start or text[line_start:start].isspace())
+                and (
+                    _DECL_HEADS[value].match(text, stop, end)
+                    if value not in ("fun", "fn")
+                    else braces[-1] and _FUN_AHEAD.match(text, stop, end)
+                )
+            ):
+                kind = "MISPLACED_DECL"
+            prev = value
             if group in (1, 5) and "\n" in value:  # multi-line string
                 end_line = line + value.count("\n")
                 end_column = stop - (text.rindex("\n", start, stop) + 1) + 1

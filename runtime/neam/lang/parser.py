@@ -549,7 +549,10 @@ def _syntax_diagnostic(err: UnexpectedInput, filename: str, source: str) -> Diag
     assert isinstance(err, UnexpectedToken)
     tok = err.token
     expected = _describe_expected(set(err.expected))
-    message = f"unexpected {tok.value!r}, expected {expected}"
+    if tok.type == "MISPLACED_DECL":
+        message = f"unexpected {tok.value!r} here: is a '}}' missing before it?"
+    else:
+        message = f"unexpected {tok.value!r}, expected {expected}"
     return Diagnostic(
         filename,
         tok.line,

@@ -170,6 +170,23 @@ def test_toplevel_block_from_chapter_20() -> None:
         ("fun f() {\n  return 1\n", 3, 1, "unexpected end of file"),
         ("let x = 1 $ 2;", 1, 11, "unexpected character '$'"),
         ("fun f() { f() = 2; }", 1, 11, "cannot assign to this expression"),
+        # A declaration after an unclosed body is reported where it starts.
+        ('claw agent a {\n  model: "m"\n\nskill s {\n  impl(q) { }\n}\n', 4, 1, "'skill' here"),
+        ("fun f(x) {\n  return x;\n\nfun g(y) {\n  return y;\n}\n", 4, 1, "'fun' here"),
+        ("fun f(x) {\n  if (x) {\n    return x;\n}\nforge agent b {\n}\n", 5, 1, "'forge' here"),
+        (
+            "impl T for a {\n  fn one(self) {\n    return 1;\n  fn two(self) { }\n}",
+            4,
+            3,
+            "'fn' here",
+        ),
+        (
+            "guard g {\n  on_observation(t) { return t; }\nguardchain c = [g];\n",
+            3,
+            1,
+            "'guardchain'",
+        ),
+        ("agent a {\n  x: 1\nimpl Monitorable for a {\n}\n", 3, 1, "'impl' here"),
     ],
 )
 def test_syntax_errors_have_positions(src: str, line: int, column: int, fragment: str) -> None:
@@ -179,6 +196,20 @@ def test_syntax_errors_have_positions(src: str, line: int, column: int, fragment
     assert (d.line, d.column, d.severity) == (line, column, "error")
     assert fragment in d.message
     assert str(d).startswith(f"bad.neam:{line}:{column}: error: ")
+
+
+def test_declaration_words_inside_bodies_are_not_misread() -> None:
+    """Handlers, impl/trait methods and `impl(...)` stay legal inside their bodies."""
+    src = (
+        "trait T {\n  fn one(self);\n  fn two(self) { return 2; }\n}\n"
+        'skill s {\n  description: "d"\n  impl(q) {\n    return q;\n  }\n}\n'
+        "guard g {\n  fun on_observation(t) {\n    return t;\n  }\n"
+        "  on_result(r) { return r; }\n}\n"
+        "impl T for X {\n  fn one(self) {\n    return 1;\n  }\n  fn two(self) { return 2; }\n}\n"
+        "fun f(agent) {\n  let skill = agent;\n  return fun (x) { return x; };\n}\n"
+    )
+    module, diags = parse(src, "ok.neam")
+    assert diags == [] and module is not None
 
 
 def test_liberal_forms_check_clean() -> None:
