@@ -7,6 +7,7 @@ Parsing is thread-safe: the transformer keeps no state.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -565,12 +566,21 @@ def _syntax_diagnostic(err: UnexpectedInput, filename: str, source: str) -> Diag
     )
 
 
-def parse(source: str, filename: str = "<input>") -> tuple[ast.Module | None, list[Diagnostic]]:
-    """Parses ``source``; returns the module, or ``None`` and the syntax diagnostic."""
+# Where parsing resumes after a syntax error: a line that starts (in column 1)
+# with a declaration keyword.
+_RESYNC = re.compile(
+    r"^(?:claw|forge|agent|skill|extern|guard|guardchain|channel|fun|fn|struct|trait|impl"
+    r"|pub|runner|knowledge|budget|test)\b",
+    re.MULTILINE,
+)
+_MAX_SYNTAX_ERRORS = 20
+
+
+def _parse_once(source: str, filename: str) -> tuple[ast.Module | None, Diagnostic | None]:
     try:
-        return _LARK.parse(source), []
+        return _LARK.parse(source), None
     except UnexpectedInput as err:
-        return None, [_syntax_diagnostic(err, filename, source)]
+        return None, _syntax_diagnostic(err, filename, source)
     except _TransformError as err:
         node = err.node
         diag = Diagnostic(
@@ -583,4 +593,44 @@ def parse(source: str, filename: str = "<input>") -> tuple[ast.Module | None, li
             err.code,
             err.message,
         )
-        return None, [diag]
+        return None, diag
+
+
+def _offset(source: str, line: int, column: int) -> int:
+    pos = 0
+    for _ in range(line - 1):
+        pos = source.find("\n", pos) + 1
+        if pos == 0:
+            return len(source)
+    return pos + column - 1
+
+
+def parse(source: str, filename: str = "<input>") -> tuple[ast.Module | None, list[Diagnostic]]:
+    """Parses ``source``; returns the module, or ``None`` and the syntax diagnostics.
+
+    After a syntax error, parsing resumes at the next line that starts with a
+    declaration keyword (the text before it is blanked, keeping positions), so
+    one run reports the syntax errors of several declarations.
+    """
+    module, diag = _parse_once(source, filename)
+    if diag is None:
+        return module, []
+    diags = [diag]
+    text = source
+    while len(diags) < _MAX_SYNTAX_ERRORS:
+        at = _offset(text, diag.line, diag.column)
+        # Resume at a declaration the error points at (column 1), else at the next one.
+        resync = _RESYNC.search(text, at if diag.column == 1 else at + 1)
+        if resync is None or resync.start() < at or resync.start() >= len(text):
+            break
+        if resync.start() == at and diag.code != "syntax":
+            resync = _RESYNC.search(text, at + 1)
+            if resync is None:
+                break
+        start = resync.start()
+        text = re.sub(r"[^\n]", " ", text[:start]) + text[start:]
+        _, diag = _parse_once(text, filename)
+        if diag is None or (diag.line, diag.column) <= (diags[-1].line, diags[-1].column):
+            break
+        diags.append(diag)
+    return None, diags

@@ -291,3 +291,17 @@ def test_spawn_without_arguments_is_a_syntax_error() -> None:
         "spawn-arguments",
         "spawn(...) needs an agent name and a task",
     )
+
+
+def test_several_syntax_errors_are_reported_in_one_run() -> None:
+    src = (
+        "fun f(x) {\n  let y = x +;\n  return y;\n}\n"  # 2:14
+        "fun ok() { return 1; }\n"
+        'claw agent a {\n  provider: "openai"\n\n'  # unclosed
+        "skill s {\n  impl(q) { return q; }\n}\n"  # 9:1
+        "guard g {\n  on_observation(t) { return t }\n  description: = \n}\n"  # 14:16
+    )
+    module, diags = parse(src, "bad.neam")
+    assert module is None
+    assert [(d.line, d.column) for d in diags] == [(2, 14), (9, 1), (14, 16)]
+    assert all(d.severity == "error" and d.code == "syntax" for d in diags)
