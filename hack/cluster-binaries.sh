@@ -16,7 +16,9 @@
 #   ETCD_VERSION     etcd release                  (default below)
 #   KWOK_VERSION     sigs.k8s.io/kwok release      (default below)
 #   NEAM_GO          go binary to use               (default: go on PATH)
-#   --print-dirs     only print the shell variables describing the binaries
+#
+# With --print-dirs it only prints KUBE_BIN_DIR=..., ETCD_BIN_DIR=... and
+# KWOK_BIN_DIR=... (shell-quoted) for the pinned versions and exits.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -99,7 +101,7 @@ build_kubernetes() {
   for name in "${want[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/${name}"); done
   (
     cd "${work}"
-    "${GO}" mod tidy >/dev/null 2>&1 || "${GO}" mod download
+    "${GO}" mod tidy
     local out="${work}/out"
     mkdir -p "${out}"
     timed "${GO}" build -trimpath -ldflags "${ldflags[*]}" -o "${out}/" "${pkgs[@]}"
@@ -119,7 +121,7 @@ build_etcd() {
   printf 'package tools\n\nimport _ "go.etcd.io/etcd/server/v3/etcdmain"\n' >"${work}/tools.go"
   (
     cd "${work}"
-    "${GO}" mod tidy >/dev/null 2>&1 || "${GO}" mod download
+    "${GO}" mod tidy
     timed "${GO}" build -trimpath -ldflags "-s -w" -o "${work}/etcd" go.etcd.io/etcd/server/v3
     mv -f "${work}/etcd" "${ETCD_BIN_DIR}/etcd"
   )
