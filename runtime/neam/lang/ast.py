@@ -234,6 +234,13 @@ class ConfigCall(ConfigValue):
 
 
 @dataclass
+class ConfigLambda(ConfigValue):
+    """``fun(ctx) { ... }`` as a field value, e.g. an inline forge ``verify``."""
+
+    fn: FunDecl
+
+
+@dataclass
 class ConfigField(Node):
     key: str
     value: ConfigValue
@@ -321,6 +328,8 @@ def plain(value: ConfigValue) -> Any:
         return [plain(v) for v in value.items]
     if isinstance(value, ConfigBlock):
         return {f.key: plain(f.value) for f in value.fields}
+    if isinstance(value, ConfigLambda):
+        return value.fn.name
     if isinstance(value, ConfigCall):
         out: dict[str, Any] = {"call": value.name, "args": [plain(a) for a in value.args]}
         if value.body is not None:

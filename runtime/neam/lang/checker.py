@@ -209,6 +209,12 @@ class _Checker:
 
     def check_value(self, value: ast.ConfigValue, spec: schema.Spec, what: str, owner: str) -> None:
         kind = spec.kind
+        if isinstance(value, ast.ConfigLambda):
+            if kind == "any" or (kind == "ref" and "function" in spec.ref_kinds):
+                self.check_function(value.fn)
+            else:
+                self.report(value, "field-type", f"{what} must be {spec.describe()}")
+            return
         if kind == "any":
             return
         if kind == "block":
@@ -506,13 +512,15 @@ class _Checker:
         if node.trait is None:
             return
         trait_span = self.name_span(node, node.trait)
-        if node.trait in schema.NOT_FOR_FORGE and node.target in self.by_kind["forge"]:
-            self.report(
-                trait_span,
-                "trait-not-allowed",
-                f"{node.trait} cannot be implemented for forge agent '{node.target}' "
-                "(claw agents only)",
-            )
+        if node.trait in schema.CLAW_ONLY_TRAITS:
+            for kind in ("forge", "agent"):
+                if node.target in self.by_kind[kind]:
+                    self.report(
+                        trait_span,
+                        "trait-not-allowed",
+                        f"{node.trait} cannot be implemented for "
+                        f"{schema.AGENT_KIND_NAMES[kind]} '{node.target}' (claw agents only)",
+                    )
         builtin = schema.BUILTIN_TRAITS.get(node.trait)
         if builtin is not None:
             required, known = builtin.required, builtin.known

@@ -330,6 +330,11 @@ class _ToAst(Transformer):
     def test_decl(self, ch: list[Any]) -> ast.TestDecl:
         return _tok(ast.TestDecl(decode_string(ch[1].value), ch[2]), ch[1])
 
+    def clambda(self, ch: list[Any]) -> ast.ConfigLambda:
+        kw, params, _ret, body = ch
+        fn = _around(ast.FunDecl("<lambda>", params or [], body), [kw, body])
+        return _around(ast.ConfigLambda(fn), [fn])
+
     def ctagged(self, ch: list[Any]) -> ast.ConfigCall:
         return _span(ast.ConfigCall(ch[0].value, [], ch[1]), ch[0], ch[1])
 

@@ -159,6 +159,12 @@ def build_program(module: ast.Module, filename: str, digest: str) -> Program:
     for item in module.items:
         if isinstance(item, ast.AgentNode):
             table = by_kind[item.kind]
+            for fld in item.body.fields:
+                if isinstance(fld.value, ast.ConfigLambda):
+                    # An inline `verify: fun(ctx) { ... }` becomes a function the runtime
+                    # calls by name; `agent.field` cannot clash with a Neam identifier.
+                    fld.value.fn.name = f"{item.name}.{fld.key}"
+                    prog.functions.setdefault(fld.value.fn.name, fld.value.fn)
             cfg = block_config(item.body)
             table.setdefault(
                 item.name, AgentDecl(item.name, item.kind, item.line, item.column, cfg)

@@ -144,6 +144,8 @@ AGENT_COMMON: dict[str, Spec] = {
     "knowledge": refs("knowledge"),
     "requires": ANY,
     "budget": ref_or_value("budget"),
+    "policy": ref_or_value("policy"),
+    "mode": ANY,  # deprecated in Neam 0.8 (the agent keyword gives the kind)
     "env": ref_or_value("env"),
     "world_model": ref_or_value("world_model"),
     "plan": ref_or_value("plan"),
@@ -240,6 +242,7 @@ OTHER_DECLS: dict[str, dict[str, Spec]] = {
     "plan": {},
     "subagent": {},
     "mcp_server": {},
+    "policy": {},
 }
 
 
@@ -278,5 +281,6 @@ BUILTIN_TRAITS: dict[str, BuiltinTrait] = {
     ),
 }
 
-# Built-in traits a forge agent may not implement (Neam reports a compile error).
-NOT_FOR_FORGE = ("Schedulable", "Channelable")
+# Built-in traits only a claw agent may implement (Neam reports a compile error
+# for a forge or plain agent).
+CLAW_ONLY_TRAITS = ("Schedulable", "Channelable")

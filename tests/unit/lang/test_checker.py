@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from neam.lang import Diagnostic, compile_source
@@ -171,6 +172,21 @@ CASES = [
         "impl {M}Schedulable for f { fn on_heartbeat(self) { } }",
         "trait-not-allowed",
         "Schedulable cannot be implemented for forge agent 'f' (claw agents only)",
+    ),
+    (
+        f"agent p {{ {P} }}\nimpl {M}Channelable for p {{ fn on_message(self, m) {{ }} }}",
+        "trait-not-allowed",
+        "Channelable cannot be implemented for agent 'p' (claw agents only)",
+    ),
+    (
+        f"forge agent f {{ {P}\n  verify: fun(ctx) {{ {M}break; }} }}",
+        "break-outside-loop",
+        "'break' outside a loop",
+    ),
+    (
+        f"agent a {{ {P} skills: [s]\n  system: {M}fun(x) {{ return x; }} }}",
+        "field-type",
+        "'system' must be a string",
     ),
     (
         f"forge agent f {{ {P} verify: v\n  {M}channels: [ch] }}",
@@ -432,6 +448,26 @@ test "shout adds a bang" {
 let test = 1; let pub = 2; let use = 3;
 test = test + pub + use;
 """
+
+
+def test_inline_verify_function_is_checked_and_callable(tmp_path: Any) -> None:
+    from neam.lang import Interpreter
+
+    src = (
+        'claw agent helper { provider: "openai" model: "m" channels: [] policy: Strict'
+        ' mode: "claw" }\n'
+        "policy Strict { max_tool_calls: 3 }\n"
+        'forge agent builder {\n  provider: "openai"\n  model: "gpt-4o"\n'
+        '  verify: fun(ctx) {\n    if (ctx.iteration > 2) { return "abort"; }\n'
+        "    return ctx.iteration == 2;\n  }\n}\n"
+    )
+    result = compile_source(src, "x.neam")
+    assert result.ok and result.diagnostics == [], result.format()
+    prog = result.program
+    assert prog.forge_agents["builder"].config["verify"] == "builder.verify"
+    interp = Interpreter(prog)
+    assert interp.call_function("builder.verify", [{"iteration": 2}]) is True
+    assert interp.call_function("builder.verify", [{"iteration": 3}]) == "abort"
 
 
 def test_module_words_tests_and_cognitive_fields_check_clean() -> None:
