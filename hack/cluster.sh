@@ -85,7 +85,7 @@ cmd_up() {
     kwokctl_delete >/dev/null 2>&1 || true
     exit 1
   fi
-  kubectl_ apply -f "${HERE}/kwok/node.yaml" >/dev/null
+  kubectl_ apply -f "${HERE}/kwok/node.yaml" -f "${HERE}/kwok/storageclass.yaml" >/dev/null
   kubectl_ wait --for=condition=Ready "node/${NODE_NAME}" --timeout=120s >/dev/null
   # Pods can only be admitted once the controller-manager created the
   # namespace's default ServiceAccount.

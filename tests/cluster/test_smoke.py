@@ -1,9 +1,9 @@
 """Smoke tests: the control plane behind the ``kube`` fixture is a working cluster.
 
 Each test exercises a different real component: the apiserver (namespaces, CEL
-validation), the controller-manager (Deployment/ReplicaSet, Job and garbage
-collection controllers), the scheduler and the kwok controller (pods reach
-Ready, Job pods Succeeded).
+validation), the controller-manager (Deployment/ReplicaSet, Job, garbage
+collection and PV binder with the hostPath provisioner), the scheduler and the
+kwok controller (pods reach Ready, Job pods Succeeded).
 """
 
 from __future__ import annotations
@@ -68,6 +68,38 @@ def test_job_reaches_complete(kube: ClusterHandle, namespace: str) -> None:
         status = client.BatchV1Api(api).read_namespaced_job_status("once", namespace).status
     assert status.succeeded == 1
     assert not status.failed
+
+
+CLAIM_AND_JOB = """
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: workspace}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: with-volume}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: example.invalid/job:1}]
+      volumes: [{name: workspace, persistentVolumeClaim: {claimName: workspace}}]
+"""
+
+
+def test_pvc_binds_and_a_job_mounting_it_completes(kube: ClusterHandle, namespace: str) -> None:
+    kube.kubectl("-n", namespace, "apply", "-f", "-", input=CLAIM_AND_JOB)
+    kube.kubectl(
+        "-n", namespace, "wait", "--for=jsonpath={.status.phase}=Bound", "pvc/workspace", WAIT
+    )
+    kube.kubectl("-n", namespace, "wait", "--for=condition=Complete", "job/with-volume", WAIT)
+    claim = json.loads(
+        kube.kubectl("-n", namespace, "get", "pvc", "workspace", "-o", "json").stdout
+    )
+    assert claim["spec"]["storageClassName"] == "standard"
 
 
 CRD = """
