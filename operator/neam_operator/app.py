@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import kopf
 
+from neam_operator import credentials
 from neam_operator.handlers.forgerun import ForgeRuns
-from neam_operator.kube import Kube, load_credentials
+from neam_operator.kube import Kube
 from neam_operator.models import GROUP, VERSION
 from neam_operator.settings import Settings
 
@@ -24,14 +24,14 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
 
     @kopf.on.login(registry=registry)
     async def login(**_: Any) -> kopf.ConnectionInfo:
-        cfg, token = await load_credentials()
+        creds = credentials.load()
         return kopf.ConnectionInfo(
-            server=cfg.host,
-            ca_path=cfg.ssl_ca_cert,
-            insecure=not cfg.verify_ssl,
-            token=token() if callable(token) else token,
-            certificate_path=cfg.cert_file,
-            private_key_path=cfg.key_file,
+            server=creds.server,
+            ca_path=creds.ca_file,
+            insecure=creds.insecure,
+            token=creds.bearer(),
+            certificate_path=creds.cert_file,
+            private_key_path=creds.key_file,
         )
 
     @kopf.on.startup(registry=registry)
@@ -67,5 +67,4 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
                 await memo.forgeruns.reconcile((meta["namespace"], ref["name"]))
 
     operator_settings = settings
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     return registry

@@ -12,10 +12,15 @@ import dataclasses
 import logging
 import sys
 
-import kopf
+# kopf probes for the official Kubernetes clients on import and loads them whole
+# (~50 MB RSS) although the operator uses neither: hide them from this process.
+for _client in ("kubernetes", "kubernetes_asyncio"):
+    sys.modules.setdefault(_client, None)  # type: ignore[arg-type]
 
-from neam_operator.app import build_registry
-from neam_operator.settings import Settings
+import kopf  # noqa: E402
+
+from neam_operator.app import build_registry  # noqa: E402
+from neam_operator.settings import Settings  # noqa: E402
 
 
 def parse_args(argv: list[str], settings: Settings) -> argparse.Namespace:
@@ -47,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:  # one line per handled event is noise at 1,000s of runs
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     registry = build_registry(settings)
     asyncio.run(
         kopf.operator(

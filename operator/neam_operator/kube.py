@@ -1,23 +1,20 @@
-"""A small async Kubernetes REST client (httpx) for the operator's own calls.
+"""A small async Kubernetes REST client (aiohttp, as kopf uses) for the operator's own calls.
 
-Credentials come from kubernetes_asyncio's loaders (``KUBECONFIG`` or in-cluster), so
-the operator never blocks its event loop and handles plain JSON dicts.
+Credentials come from ``neam_operator.credentials`` (``KUBECONFIG`` or in-cluster); all
+calls are coroutines, so the operator never blocks its event loop.
 """
 
 from __future__ import annotations
 
-import os
+import json
 import ssl
-import time
-from pathlib import Path
 from typing import Any
 
-import httpx
-from kubernetes_asyncio import config as kconfig
-from kubernetes_asyncio.client import Configuration
+import aiohttp
+
+from neam_operator.credentials import Credentials, load
 
 MERGE = "application/merge-patch+json"
-SA_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 
 # API paths of the kinds the operator touches, by (apiVersion, kind).
 PLURALS = {
@@ -44,54 +41,26 @@ def path(api_version: str, kind: str, namespace: str, name: str | None = None) -
     return f"{out}/{name}" if name else out
 
 
-class TokenFile:
-    """Re-reads a (rotating) service-account token at most once a minute."""
-
-    def __init__(self, file: Path) -> None:
-        self.file, self.value, self.read_at = file, "", 0.0
-
-    def __call__(self) -> str:
-        if time.monotonic() - self.read_at > 60:
-            self.value, self.read_at = self.file.read_text().strip(), time.monotonic()
-        return self.value
-
-
-async def load_credentials(
-    kubeconfig: str | None = None,
-) -> tuple[Configuration, TokenFile | str | None]:
-    """Server, TLS files and bearer token from a kubeconfig or the in-cluster account."""
-    cfg = Configuration()
-    source = kubeconfig or os.environ.get("KUBECONFIG")
-    if source or not SA_TOKEN.exists():
-        await kconfig.load_kube_config(config_file=source, client_configuration=cfg)
-        bearer = cfg.api_key.get("BearerToken") or cfg.api_key.get("authorization")
-        return cfg, (bearer.removeprefix("Bearer ").strip() if bearer else None)
-    kconfig.load_incluster_config(client_configuration=cfg)
-    return cfg, TokenFile(SA_TOKEN)
-
-
 class Kube:
     """JSON over HTTP to the API server; every method is a coroutine."""
 
-    def __init__(self, client: httpx.AsyncClient, token: TokenFile | str | None) -> None:
-        self._client = client
-        self._token = token
+    def __init__(self, session: aiohttp.ClientSession, creds: Credentials) -> None:
+        self._session = session
+        self._creds = creds
+        self._host = creds.server.rstrip("/")
+        self._tls: ssl.SSLContext | bool = creds.ssl_context()
 
     @classmethod
     async def connect(cls, kubeconfig: str | None = None) -> Kube:
         """Connect with ``kubeconfig``, ``$KUBECONFIG``, or the in-cluster account."""
-        cfg, token = await load_credentials(kubeconfig)
-        ctx = ssl.create_default_context(cafile=cfg.ssl_ca_cert) if cfg.verify_ssl else False
-        if ctx and cfg.cert_file:
-            ctx.load_cert_chain(cfg.cert_file, cfg.key_file)
-        limits = httpx.Limits(max_connections=50, max_keepalive_connections=20)
-        client = httpx.AsyncClient(
-            base_url=cfg.host, verify=ctx, timeout=httpx.Timeout(30.0), limits=limits
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=32),
+            timeout=aiohttp.ClientTimeout(total=30),
         )
-        return cls(client, token)
+        return cls(session, load(kubeconfig))
 
     async def close(self) -> None:
-        await self._client.aclose()
+        await self._session.close()
 
     async def request(
         self,
@@ -102,15 +71,20 @@ class Kube:
         params: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         headers = {"Accept": "application/json"}
-        token = self._token() if callable(self._token) else self._token
+        token = self._creds.bearer()
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        data = None
         if body is not None:
             headers["Content-Type"] = content_type
-        resp = await self._client.request(method, url, json=body, headers=headers, params=params)
-        if resp.status_code >= 400:
-            raise ApiError(resp.status_code, resp.text)
-        return resp.json() if resp.content else {}
+            data = json.dumps(body)
+        async with self._session.request(
+            method, self._host + url, data=data, headers=headers, params=params, ssl=self._tls
+        ) as resp:
+            text = await resp.text()
+            if resp.status >= 400:
+                raise ApiError(resp.status, text)
+            return json.loads(text) if text else {}
 
     async def get(self, url: str, **params: str) -> dict[str, Any] | None:
         """GET ``url``; None when it does not exist."""
