@@ -35,6 +35,13 @@ class Literal(Expr):
 
 
 @dataclass
+class Ternary(Expr):
+    cond: Expr
+    then: Expr
+    orelse: Expr
+
+
+@dataclass
 class Name(Expr):
     name: str
 
@@ -156,6 +163,10 @@ class ForIn(Stmt):
     var: str
     iterable: Expr
     body: Block
+    # `for (k, v in m)`: map keys and values; `for (i, x in xs)`: the items of
+    # a list of pairs (e.g. `enumerate(xs)`) are unpacked, other items are
+    # numbered.
+    second: str | None = None
 
 
 @dataclass

@@ -732,6 +732,8 @@ def _bound_names(module: ast.Module) -> set[str]:
             names.add(node.alias or node.path[-1])
         elif isinstance(node, ast.ForIn):
             names.add(node.var)
+            if node.second is not None:
+                names.add(node.second)
         if isinstance(node, ast.Node):
             stack.extend(_children(node))
     return names

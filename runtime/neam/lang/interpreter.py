@@ -323,10 +323,18 @@ class _Exec:
                 except _Continue:
                     continue
         elif t is ast.ForIn:
-            items = self.guarded(stmt.iterable, iterate, self.eval(stmt.iterable, scope))
-            for item in items:
+            source = self.eval(stmt.iterable, scope)
+            items = self.guarded(stmt.iterable, iterate, source)
+            for number, item in enumerate(items):
                 inner = _Scope(scope)
-                inner.vars[stmt.var] = item
+                if stmt.second is None:
+                    inner.vars[stmt.var] = item
+                elif isinstance(source, dict):
+                    inner.vars[stmt.var], inner.vars[stmt.second] = item, source[item]
+                elif isinstance(item, list) and len(item) == 2:
+                    inner.vars[stmt.var], inner.vars[stmt.second] = item
+                else:
+                    inner.vars[stmt.var], inner.vars[stmt.second] = number, item
                 try:
                     self.run_block(stmt.body.body, inner, new_scope=False)
                 except _Break:
@@ -417,6 +425,9 @@ class _Exec:
             return self.guarded(expr, slice_of, obj, start, stop)
         if t is ast.Lambda:
             return FunctionRef(expr.fn, closure=scope)
+        if t is ast.Ternary:
+            chosen = expr.then if truthy(self.eval(expr.cond, scope)) else expr.orelse
+            return self.eval(chosen, scope)
         raise self.error(expr, f"cannot evaluate {t.__name__}")  # pragma: no cover
 
     def lookup(self, node: ast.Name, scope: _Scope) -> Any:

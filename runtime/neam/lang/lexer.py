@@ -22,7 +22,7 @@ from lark.parsers.lalr_analysis import Shift
 
 _SKIP = r"(?:[ \t\r\n\f\ufeff]+|//[^\n]*|/\*[\s\S]*?\*/)*"
 # Longest operators first; each is classified by the grammar's terminal table.
-_OPERATOR = r"->|==|!=|<=|>=|&&|\|\||[-+*/]=|[-+*/%<>=!(){}\[\],;:.]"
+_OPERATOR = r"->|==|!=|<=|>=|&&|\|\||[-+*/]=|[-+*/%<>=!(){}\[\],;:.?]"
 _SKIP_ONLY = re.compile(_SKIP)
 _TRAILING = re.compile(f"{_SKIP}\\Z")
 _GROUP_TYPE = {1: "STRING", 2: "NUMBER", 3: "NAME", 5: "FSTRING"}

@@ -375,9 +375,10 @@ class _ToAst(Transformer):
         return _around(ast.While(ch[0], ch[1]), ch)
 
     def for_stmt(self, ch: list[Any]) -> ast.ForIn:
-        var = _tokens(ch, "NAME")[0]
+        names = _tokens(ch, "NAME")
         iterable, body = ch[-2], ch[-1]
-        return _around(ast.ForIn(var.value, iterable, body), ch)
+        second = names[1].value if len(names) > 1 else None
+        return _around(ast.ForIn(names[0].value, iterable, body, second), ch)
 
     def break_stmt(self, ch: list[Token]) -> ast.Break:
         return _tok(ast.Break(), ch[0])
@@ -400,6 +401,11 @@ class _ToAst(Transformer):
 
     def expr(self, ch: list[Any]) -> ast.Expr:
         """Groups ``operand (op operand)*`` by precedence (all operators are left-associative)."""
+        if len(ch) > 3 and isinstance(ch[-4], Token) and ch[-4].type == "QMARK":
+            # `cond ? a : b`: the operator chain before `?` is the condition.
+            cond = ch[0] if len(ch) == 5 else self.expr(ch[:-4])
+            then, orelse = ch[-3], ch[-1]
+            return _span(ast.Ternary(cond, then, orelse), cond, orelse)
         operands: list[ast.Expr] = [ch[0]]
         ops: list[str] = []
 

@@ -385,3 +385,29 @@ def test_slice_errors_have_positions() -> None:
         6,
         "cannot slice number",
     )
+
+
+@pytest.mark.parametrize(
+    ("expr", "value"),
+    [
+        ('1 < 2 ? "yes" : "no"', "yes"),
+        ('nil ? "yes" : "no"', "no"),
+        ("false ? 1 : true ? 2 : 3", 2),  # right-associative
+        ('{"k": 1 > 0 ? "a" : "b"}', {"k": "a"}),
+        ("[10, 20, 30][1 > 0 ? 2 : 0]", 30),
+        ("(nil || 0) ? 1 : 0 + 5", 5),
+    ],
+)
+def test_conditional_expression(expr: str, value: Any) -> None:
+    assert emitted(f"emit {expr};") == [value]
+
+
+def test_for_with_two_variables() -> None:
+    src = """
+    let out = [];
+    for (k, v in {"a": 1, "b": 2}) { out = out + [k + str(v)]; }
+    for (i, x in ["p", "q"]) { out = out + [str(i) + x]; }
+    for n, word in [[1, "one"], [2, "two"]] { out = out + [str(n) + word]; }
+    emit out;
+    """
+    assert run(src) == [["a1", "b2", "0p", "1q", "1one", "2two"]]
