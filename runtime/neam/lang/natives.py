@@ -148,6 +148,13 @@ def _range(ctx: NativeContext, args: list[Any]) -> list[int]:
     return list(range(*args))
 
 
+@_native("enumerate", 1, 1)
+def _enumerate(ctx: NativeContext, args: list[Any]) -> list[list[Any]]:
+    if not isinstance(args[0], list | str):
+        raise NeamValueError(f"enumerate() needs a list or string, not {type_name(args[0])}")
+    return [[i, item] for i, item in enumerate(args[0])]
+
+
 @_native("keys", 1, 1)
 def _keys(ctx: NativeContext, args: list[Any]) -> list[str]:
     if not isinstance(args[0], dict):

@@ -395,7 +395,9 @@ class _ToAst(Transformer):
         return _around(ast.Emit(ch[0]), ch)
 
     def expr_stmt(self, ch: list[Any]) -> ast.ExprStmt:
-        return _around(ast.ExprStmt(ch[0]), ch)
+        parts = [c for c in ch if not (isinstance(c, Token) and c.type == "SEMICOLON")]
+        value = parts[0] if len(parts) == 1 else self.expr(parts)
+        return _around(ast.ExprStmt(value), ch)
 
     # -------------------------------------------------------------- expressions
 

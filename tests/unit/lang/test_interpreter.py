@@ -411,3 +411,14 @@ def test_for_with_two_variables() -> None:
     emit out;
     """
     assert run(src) == [["a1", "b2", "0p", "1q", "1one", "2two"]]
+
+
+def test_expression_statements_may_use_operators() -> None:
+    src = """
+    let seen = [];
+    fun note(x) { seen = seen + [x]; return x; }
+    note(1) + note(2) * 3;
+    emit seen;
+    for (i, ch in enumerate("ab")) { emit str(i) + ch; }
+    """
+    assert run(src) == [[1, 2], "0a", "1b"]
