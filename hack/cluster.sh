@@ -3,15 +3,16 @@
 #
 #   hack/cluster.sh up     create the cluster (no-op if it is already healthy)
 #   hack/cluster.sh down   delete the cluster and its processes
-#   hack/cluster.sh env    print `export` lines for KUBECONFIG and PATH
+#   hack/cluster.sh env    print `export` lines for KUBECONFIG, KUBECACHEDIR and PATH
 #
 # Environment:
 #   NEAM_CACHE_DIR      cache root holding the binaries (hack/cluster-binaries.sh)
 #   NEAM_CLUSTER_NAME   cluster name (default neam-dev); each name is its own
 #                       set of processes, ports and state directory
 #
-# Binaries, kubeconfig and state all live under $NEAM_CACHE_DIR/kwok; this
-# script never reads or writes ~/.kube/config (kwokctl gets --kubeconfig "").
+# Binaries, kubeconfig and state all live under $NEAM_CACHE_DIR; this script
+# never touches ~/.kube (kwokctl gets --kubeconfig "", kubectl --kubeconfig and
+# KUBECACHEDIR).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,6 +26,8 @@ KUBECONFIG_PATH="${CLUSTER_DIR}/kubeconfig.yaml"
 CONFIG_PATH="${KWOK_WORKDIR}/configs/${NAME}.yaml"
 KWOKCTL="${KWOK_BIN_DIR}/kwokctl"
 KUBECTL="${KUBE_BIN_DIR}/kubectl"
+# kubectl's discovery/HTTP cache, instead of ~/.kube/cache.
+export KUBECACHEDIR="${NEAM_CACHE_DIR}/kubectl-cache"
 NODE_NAME=kwok-node-0
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
@@ -112,6 +115,7 @@ cmd_down() {
 cmd_env() {
   [[ -f "${KUBECONFIG_PATH}" ]] || die "cluster ${NAME} is not up; run 'make cluster-up'"
   printf 'export KUBECONFIG=%q\n' "${KUBECONFIG_PATH}"
+  printf 'export KUBECACHEDIR=%q\n' "${KUBECACHEDIR}"
   printf 'export PATH=%q:"$PATH"\n' "${KUBE_BIN_DIR}"
 }
 

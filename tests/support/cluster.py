@@ -101,9 +101,13 @@ class ClusterHandle:
 
     @classmethod
     def for_kubeconfig(cls, kubeconfig: Path, kubectl_path: Path) -> ClusterHandle:
-        """A handle whose child-process env points KUBECONFIG at ``kubeconfig``."""
+        """A handle whose child-process env points KUBECONFIG at ``kubeconfig``.
+
+        kubectl's discovery cache goes to the cache directory, not ~/.kube/cache.
+        """
         env = dict(os.environ)
         env["KUBECONFIG"] = str(kubeconfig)
+        env["KUBECACHEDIR"] = str(cache_dir() / "kubectl-cache")  # not ~/.kube/cache
         env["PATH"] = os.pathsep.join([str(kubectl_path.parent), env.get("PATH", "")])
         return cls(kubeconfig=kubeconfig, kubectl_path=kubectl_path, env=env)
 
