@@ -182,15 +182,18 @@ def test_owner_reference_garbage_collection_deletes_the_child(
     assert kube.kubectl("-n", namespace, "get", "configmap", "child", check=False).returncode != 0
 
 
-def _listening_sockets_of(pids: set[int]) -> list[str]:
-    """Local addresses of the TCP listeners owned by ``pids`` (from ``ss -ltnpH``)."""
-    output = subprocess.run(["ss", "-ltnpH"], text=True, capture_output=True, check=True).stdout
-    addresses = []
+def _tcp_sockets_of(pids: set[int], *ss_flags: str) -> list[tuple[str, str]]:
+    """(local, peer) addresses of the TCP sockets owned by ``pids``, from ``ss``."""
+    output = subprocess.run(
+        ["ss", "-tnpH", *ss_flags], text=True, capture_output=True, check=True
+    ).stdout
+    sockets = []
     for line in output.splitlines():
         owners = {int(pid) for pid in re.findall(r"pid=(\d+)", line)}
         if owners & pids:
-            addresses.append(line.split()[3])
-    return addresses
+            local, peer = line.split()[3:5]
+            sockets.append((local, peer))
+    return sockets
 
 
 @pytest.mark.skipif(
@@ -200,9 +203,12 @@ def _listening_sockets_of(pids: set[int]) -> list[str]:
 @pytest.mark.skipif(shutil.which("ss") is None, reason="needs `ss` (iproute2)")
 def test_local_control_plane_uses_loopback_only(kube: ClusterHandle) -> None:
     pids = set(cluster_processes(kube.kubeconfig.parent.name))
-    listeners = _listening_sockets_of(pids)
+    listeners = [local for local, _ in _tcp_sockets_of(pids, "--listening")]
     assert listeners, f"no listeners found for cluster processes {sorted(pids)}"
     assert all(address.startswith("127.0.0.1:") for address in listeners), listeners
+    connections = _tcp_sockets_of(pids)  # established
+    assert connections, f"no connections found for cluster processes {sorted(pids)}"
+    assert all(peer.startswith("127.0.0.1:") for _, peer in connections), connections
 
     server = kube.kubectl("config", "view", "-o", "jsonpath={.clusters[0].cluster.server}").stdout
     assert server.startswith("https://127.0.0.1:")
