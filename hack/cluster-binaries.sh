@@ -145,6 +145,12 @@ if ! command -v "${GO}" >/dev/null; then
   log "error: Go toolchain '${GO}' not found; install Go >= 1.26 or set NEAM_GO"
   exit 1
 fi
+# One build at a time per cache: concurrent runs (parallel `make test`s) would
+# share the throwaway modules; the second run waits, then finds everything built.
+exec 9>"${NEAM_CACHE_DIR}/.cluster-binaries.lock"
+if command -v flock >/dev/null; then
+  flock 9
+fi
 log "cache ${NEAM_CACHE_DIR} ($("${GO}" env GOVERSION), GOMAXPROCS=$(nproc))"
 total_start=${SECONDS}
 build_kwok
