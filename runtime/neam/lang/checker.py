@@ -585,6 +585,16 @@ class _Checker:
                 if stmt.orelse is not None:
                     self.check_code([stmt.orelse], in_loop)
                 continue
+            if isinstance(stmt, ast.ExprStmt) and isinstance(stmt.expr, ast.Name):
+                name = stmt.expr.name
+                if name not in self.callable_names:
+                    # A lone unknown word: usually a misspelt keyword (`clow agent x {`).
+                    self.report(
+                        stmt.expr,
+                        "unknown-name",
+                        f"'{name}' is not a keyword, declaration or variable",
+                    )
+                continue
             for expr in _stmt_exprs(stmt):
                 self.check_expr(expr)
 

@@ -194,6 +194,11 @@ CASES = [
         "field 'channels' is only allowed on claw agents, not in forge agent 'f'",
     ),
     (
+        f"{M}clow agent x {{ {P} }}",
+        "unknown-name",
+        "'clow' is not a keyword, declaration or variable",
+    ),
+    (
         "{M}runer R { entry_agent: c }",
         "unknown-declaration",
         "unknown declaration kind 'runer' (expected agent, skill, guard, channel, struct, ...)",
