@@ -57,7 +57,7 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
         if event.get("type") == "DELETED":
             memo.forgeruns.forget(key)
             return
-        await memo.forgeruns.reconcile(key)
+        await memo.forgeruns.reconcile(key, event["object"])
 
     @kopf.on.event("batch", "v1", "jobs", labels=CHILD_JOBS, registry=registry)
     async def job_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:

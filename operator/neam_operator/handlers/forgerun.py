@@ -67,14 +67,18 @@ class ForgeRuns:
         self.settings = settings
         self.scheduler = Scheduler(self.reconcile)
         self._locks: dict[Key, asyncio.Lock] = {}
+        self._started: set[Key] = set()  # runs this process has launched or failed
 
     # ------------------------------------------------------------------ entry points
 
-    async def reconcile(self, key: Key) -> None:
-        """Converge one run (serialised per run; always on a fresh read)."""
+    async def reconcile(self, key: Key, seen: dict[str, Any] | None = None) -> None:
+        """Converge one run, serialised per run. ``seen`` (the watched object) is used
+        as is only for a run without status, i.e. not yet handled; otherwise the run
+        is read afresh, so a queued stale event never undoes newer status."""
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            body = await self.kube.get(path(API_VERSION, KIND, *key))
+            fresh = seen is not None and not seen.get("status") and key not in self._started
+            body = seen if fresh else await self.kube.get(path(API_VERSION, KIND, *key))
             if body is None:
                 self.forget(key)
                 return
@@ -101,6 +105,7 @@ class ForgeRuns:
     def forget(self, key: Key) -> None:
         self.scheduler.cancel(key)
         self._locks.pop(key, None)
+        self._started.discard(key)
 
     # ------------------------------------------------------------------ reconcile
 
@@ -121,6 +126,7 @@ class ForgeRuns:
         else:
             patch = await self._observe(body, owner, spec, status, generation, now)
         await self._write(body, status, patch)
+        self._started.add((owner.namespace, owner.name))
         if patch.get("phase") in TERMINAL:
             await self._expire(owner, spec, {**status, **patch})
 
@@ -178,11 +184,20 @@ class ForgeRuns:
     async def _create_children(
         self, owner: Owner, spec: ForgeRunSpec, agent: str, neamb: str, program_hash: str
     ) -> bool:
-        """Create-or-get every child; the Job last. True if the Job was created now."""
+        """Create-or-get every child (the Job after its service account). True if the Job
+        was created now."""
         objs = b.children(owner, spec, agent, neamb, program_hash, self.settings)
         *deps, job = objs
-        await asyncio.gather(*(self.kube.create(o) for o in deps))
-        _, created = await self.kube.create(job)
+        account = next(o for o in deps if o["kind"] == "ServiceAccount")
+        rest = [o for o in deps if o is not account]
+
+        async def account_then_job() -> bool:
+            # Pods of a Job are rejected until their service account exists; the other
+            # children may still be on their way (the kubelet waits for volumes).
+            await self.kube.create(account)
+            return (await self.kube.create(job))[1]
+
+        created, *_ = await asyncio.gather(account_then_job(), *(self.kube.create(o) for o in rest))
         return created
 
     async def _observe(
