@@ -35,6 +35,14 @@ class Literal(Expr):
 
 
 @dataclass
+class NamedArg(Expr):
+    """``name: value`` in a call's arguments; passed positionally, in order."""
+
+    name: str
+    value: Expr
+
+
+@dataclass
 class Ternary(Expr):
     cond: Expr
     then: Expr

@@ -393,7 +393,17 @@ class _Checker:
                     self.name_span(node, node.name), "missing-impl", f"{owner} has no impl(...)"
                 )
             params = seen.get("params")
-            if params is not None and not isinstance(params.value, ast.ConfigBlock):
+            if params is not None and isinstance(params.value, ast.ConfigList):
+                # The list form: [{ name: "q", schema: { "type": "string" } }, ...]
+                for item in params.value.items:
+                    names = (
+                        [f.key for f in item.fields] if isinstance(item, ast.ConfigBlock) else []
+                    )
+                    if "name" not in names:
+                        self.report(
+                            item, "field-type", "each entry of 'params' must be { name: ..., ... }"
+                        )
+            elif params is not None and not isinstance(params.value, ast.ConfigBlock):
                 self.report(
                     params.value, "field-type", "'params' must be a block { name: type, ... }"
                 )

@@ -425,6 +425,8 @@ class _Exec:
             return self.guarded(expr, slice_of, obj, start, stop)
         if t is ast.Lambda:
             return FunctionRef(expr.fn, closure=scope)
+        if t is ast.NamedArg:
+            return self.eval(expr.value, scope)
         if t is ast.Ternary:
             chosen = expr.then if truthy(self.eval(expr.cond, scope)) else expr.orelse
             return self.eval(chosen, scope)

@@ -284,6 +284,16 @@ class _ToAst(Transformer):
     def body(self, ch: list[Any]) -> ast.ConfigBlock:
         fields = [c for c in ch if isinstance(c, ast.ConfigField)]
         handlers = [c for c in ch if isinstance(c, ast.FunDecl)]
+        for f in fields:
+            if f.key == "impl" and isinstance(f.value, ast.ConfigLambda):
+                # `impl: fun(a, b) { ... }` is the same as `impl(a, b) { ... }`.
+                fn = f.value.fn
+                fn.name = "impl"
+                fn.line, fn.column = f.line, f.column
+                handlers.append(fn)
+        fields = [
+            f for f in fields if not (f.key == "impl" and isinstance(f.value, ast.ConfigLambda))
+        ]
         return _around(ast.ConfigBlock(fields, handlers), ch)
 
     def field(self, ch: list[Any]) -> ast.ConfigField:
@@ -448,8 +458,21 @@ class _ToAst(Transformer):
         fn = _around(ast.FunDecl("<lambda>", params or [], body), [body])
         return _around(ast.Lambda(fn), [body])
 
-    def args(self, ch: list[ast.Expr]) -> list[ast.Expr]:
-        return ch
+    def args(self, ch: list[Any]) -> list[ast.Expr]:
+        if not any(isinstance(c, Token) for c in ch):
+            return ch
+        out: list[ast.Expr] = []
+        i = 0
+        while i < len(ch):
+            c = ch[i]
+            if isinstance(c, Token) and c.type == "NAME":
+                value = ch[i + 2]
+                out.append(_span(ast.NamedArg(c.value, value), c, value))
+                i += 3
+            else:
+                out.append(c)
+                i += 1
+        return out
 
     def number(self, ch: list[Token]) -> ast.Literal:
         return _tok(ast.Literal(_number(ch[0].value)), ch[0])

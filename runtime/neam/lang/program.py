@@ -166,6 +166,8 @@ def build_program(module: ast.Module, filename: str, digest: str) -> Program:
                     fld.value.fn.name = f"{item.name}.{fld.key}"
                     prog.functions.setdefault(fld.value.fn.name, fld.value.fn)
             cfg = block_config(item.body)
+            if "guardchains" in cfg and "guards" not in cfg:
+                cfg["guards"] = cfg["guardchains"]  # the runtime reads `guards`
             table.setdefault(
                 item.name, AgentDecl(item.name, item.kind, item.line, item.column, cfg)
             )
@@ -215,6 +217,14 @@ def _add_decl(prog: Program, item: ast.DeclNode) -> None:
 
 def _param_types(params: Any) -> dict[str, str]:
     """``params: { q: string }`` or ``params: { q: { type: string, ... } }`` -> {q: "string"}."""
+    if isinstance(params, list):  # [{ name: "q", schema: { "type": "string" } }, ...]
+        listed: dict[str, str] = {}
+        for entry in params:
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                schema = entry.get("schema")
+                kind = schema.get("type") if isinstance(schema, dict) else entry.get("type")
+                listed[entry["name"]] = str(kind or "any")
+        return listed
     if not isinstance(params, dict):
         return {}
     out: dict[str, str] = {}

@@ -135,6 +135,7 @@ AGENT_COMMON: dict[str, Spec] = {
     "top_p": number_range(0, 1),
     "skills": refs("skill"),
     "guards": refs("guard", "guardchain"),
+    "guardchains": refs("guard", "guardchain"),  # Neam's spec spells it so
     "workspace": STRING,
     "memory": ANY,  # a memory name, or a block of memory options
     # Fields of the wider Neam language that this runtime accepts but ignores

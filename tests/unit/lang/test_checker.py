@@ -479,3 +479,44 @@ def test_module_words_tests_and_cognitive_fields_check_clean() -> None:
     result = compile_source(MODULES, "x.neam")
     assert result.ok and result.diagnostics == [], result.format()
     assert "shout" in result.program.functions and "Helper" in result.program.agents
+
+
+SPEC_STYLE = """
+guard g { on_observation(t) { return t; } }
+guardchain SafetyChain = [g];
+skill SavePreference {
+  description: "Save a user preference",
+  params: [
+    { name: "key", schema: { "type": "string" } },
+    { name: "value", schema: { "type": "string" } }
+  ],
+  impl: fun(key, value) {
+    return f"Saved: {key} = {value}";
+  }
+}
+fun exec(cmd, timeout) { return cmd + ":" + str(timeout); }
+agent A { provider: "openai", model: "m", guardchains: [SafetyChain], skills: [SavePreference] }
+emit exec("npm test", timeout: 60000);
+"""
+
+
+def test_spec_style_skill_impl_field_named_arguments_and_guardchains() -> None:
+    from neam.lang import Interpreter
+
+    result = compile_source(SPEC_STYLE, "x.neam")
+    assert result.ok and result.diagnostics == [], result.format()
+    prog = result.program
+    assert prog.skills["SavePreference"].params == {"key": "string", "value": "string"}
+    assert prog.skills["SavePreference"].impl is not None
+    assert prog.agents["A"].config["guards"] == ["SafetyChain"]
+    out: list[Any] = []
+    interp = Interpreter(prog, emit=out.append)
+    interp.run_toplevel()
+    assert out == ["npm test:60000"]
+    assert interp.call_skill("SavePreference", {"key": "k", "value": "v"}) == "Saved: k = v"
+
+
+def test_params_list_entries_need_a_name() -> None:
+    src = 'skill s { description: "d" params: [{ type: "string" }] impl(q) { return q; } }'
+    result = compile_source(src, "x.neam")
+    assert [(d.line, d.column, d.code) for d in result.errors] == [(1, 37, "field-type")]
