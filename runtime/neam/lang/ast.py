@@ -35,6 +35,21 @@ class Literal(Expr):
 
 
 @dataclass
+class MatchArm(Node):
+    """``pattern => result``: ``value`` for an expression result, else ``body``."""
+
+    pattern: Expr
+    value: Expr | None
+    body: list[Stmt]
+
+
+@dataclass
+class Match(Expr):
+    subject: Expr
+    arms: list[MatchArm]
+
+
+@dataclass
 class NamedArg(Expr):
     """``name: value`` in a call's arguments; passed positionally, in order."""
 

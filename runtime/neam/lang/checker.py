@@ -749,6 +749,10 @@ def _bound_names(module: ast.Module) -> set[str]:
             continue
         if isinstance(node, ast.Let | ast.Param):
             names.add(node.name)
+        elif isinstance(node, ast.MatchArm):
+            pattern = node.pattern
+            bound = pattern.args if isinstance(pattern, ast.Call) else [pattern]
+            names.update(p.name for p in bound if isinstance(p, ast.Name))
         elif isinstance(node, ast.UseDecl) and node.keyword != "module":
             names.add(node.alias or node.path[-1])
         elif isinstance(node, ast.ForIn):

@@ -33,7 +33,40 @@ from neam.lang.values import (
     type_name,
     unary,
 )
+from neam.lang.values import equal as _equal
 from neam.lang.workspace import WorkspaceError
+
+# Constructor-style match patterns (`LoopOutcome.MaxIterations(n)`) compare their
+# snake_cased name with a string subject or a map's outcome/kind/status/type;
+# Neam's outcome names map onto this runtime's.
+_OUTCOME_ALIASES = {"max_iterations": "iteration_limit", "budget_exhausted": "cost_limit"}
+
+
+def _snake(name: str) -> str:
+    out = [c if c.islower() or not c.isalpha() else ("_" + c.lower()) for c in name]
+    return "".join(out).lstrip("_")
+
+
+def _ctor_matches(name: str, subject: Any) -> bool:
+    wanted = _snake(name)
+    names = {wanted, _OUTCOME_ALIASES.get(wanted, wanted), name}
+    if isinstance(subject, str):
+        return subject in names or subject.lower() in names
+    if isinstance(subject, dict):
+        for key in ("outcome", "kind", "status", "type"):
+            tag = subject.get(key)
+            if isinstance(tag, str) and (tag in names or tag.lower() in names):
+                return True
+    return False
+
+
+def _ctor_payload(subject: Any) -> Any:
+    if isinstance(subject, dict):
+        for key in ("message", "value", "result"):
+            if key in subject:
+                return subject[key]
+    return subject
+
 
 _MAX_DEPTH = 100  # Neam call depth; deeper recursion is a runtime error, not a crash
 
@@ -427,10 +460,52 @@ class _Exec:
             return FunctionRef(expr.fn, closure=scope)
         if t is ast.NamedArg:
             return self.eval(expr.value, scope)
+        if t is ast.Match:
+            return self.eval_match(expr, scope)
         if t is ast.Ternary:
             chosen = expr.then if truthy(self.eval(expr.cond, scope)) else expr.orelse
             return self.eval(chosen, scope)
         raise self.error(expr, f"cannot evaluate {t.__name__}")  # pragma: no cover
+
+    def eval_match(self, expr: ast.Match, scope: _Scope) -> Any:
+        subject = self.eval(expr.subject, scope)
+        for arm in expr.arms:
+            inner = _Scope(scope)
+            if not self.pattern_matches(arm.pattern, subject, inner):
+                continue
+            if arm.value is not None:
+                return self.eval(arm.value, inner)
+            self.run_block(arm.body, inner, new_scope=False)
+            return None
+        return None
+
+    def pattern_matches(self, pattern: ast.Expr, subject: Any, scope: _Scope) -> bool:
+        """``_`` matches anything; an unbound name binds the subject; ``A.B`` / ``B(x)``
+        match by constructor name (binding ``x``); anything else compares equal."""
+        if isinstance(pattern, ast.Name):
+            if pattern.name == "_":
+                return True
+            try:
+                return _equal(self.lookup(pattern, scope), subject)
+            except NeamRuntimeError:
+                scope.vars[pattern.name] = subject
+                return True
+        if isinstance(pattern, ast.Attribute) and isinstance(pattern.obj, ast.Name):
+            try:
+                self.lookup(pattern.obj, scope)
+            except NeamRuntimeError:
+                return _ctor_matches(pattern.name, subject)
+        if isinstance(pattern, ast.Call) and isinstance(pattern.callee, ast.Name | ast.Attribute):
+            callee = pattern.callee
+            name = callee.name
+            if not _ctor_matches(name, subject):
+                return False
+            payload = _ctor_payload(subject)
+            for arg in pattern.args[:1]:
+                if isinstance(arg, ast.Name) and arg.name != "_":
+                    scope.vars[arg.name] = payload
+            return True
+        return _equal(self.eval(pattern, scope), subject)
 
     def lookup(self, node: ast.Name, scope: _Scope) -> Any:
         name = node.name

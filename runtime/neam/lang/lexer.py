@@ -22,7 +22,7 @@ from lark.parsers.lalr_analysis import Shift
 
 _SKIP = r"(?:[ \t\r\n\f\ufeff]+|//[^\n]*|/\*[\s\S]*?\*/)*"
 # Longest operators first; each is classified by the grammar's terminal table.
-_OPERATOR = r"->|==|!=|<=|>=|&&|\|\||[-+*/]=|[-+*/%<>=!(){}\[\],;:.?]"
+_OPERATOR = r"->|=>|==|!=|<=|>=|&&|\|\||[-+*/]=|[-+*/%<>=!(){}\[\],;:.?]"
 _SKIP_ONLY = re.compile(_SKIP)
 _TRAILING = re.compile(f"{_SKIP}\\Z")
 _GROUP_TYPE = {1: "STRING", 2: "NUMBER", 3: "NAME", 5: "FSTRING"}
@@ -58,6 +58,8 @@ _DECL_HEADS: dict[str, re.Pattern[str] | None] = {
 # handler, if or while body), where lambdas have no name: the block above
 # misses its '}'. (Inside impl, trait and declaration bodies it is legal.)
 _FUN_AHEAD = re.compile(f"{_SKIP}{_NAME_RX}{_SKIP}\\(")
+# `match subject {`: `match` followed by an operand (not `(`, `.`, `=`, ...).
+_MATCH_AHEAD = re.compile(f"{_SKIP}(?=[A-Za-z_0-9\"'\\[!-])")
 _MODULE_WORDS = {"use": "USE", "import": "USE", "module": "USE", "pub": "PUB"}
 
 
@@ -156,6 +158,14 @@ class NeamLexer(Lexer):
                     braces.append(prev == ")")
                 elif value == "}" and braces:
                     braces.pop()
+            elif (
+                kind == "NAME"
+                and value == "match"
+                and "MATCH" in states[parser_state.position]
+                and text[stop : stop + 1].isspace()
+                and _MATCH_AHEAD.match(text, stop, end)
+            ):
+                kind = "MATCH"
             elif kind == "NAME" and not braces:
                 if parser_state.position in decl_states:
                     if value == "extern" and _EXTERN_AHEAD.match(text, stop, end):

@@ -411,6 +411,22 @@ class _ToAst(Transformer):
 
     # -------------------------------------------------------------- expressions
 
+    def match_(self, ch: list[Any]) -> ast.Match:
+        kw, subject = ch[0], ch[1]
+        arms = [c for c in ch[2:] if isinstance(c, ast.MatchArm)]
+        return _span(ast.Match(subject, arms), kw, ch[-1])
+
+    def match_arm(self, ch: list[Any]) -> ast.MatchArm:
+        pattern, rest = ch[0], ch[2:]
+        if len(rest) == 1 and isinstance(rest[0], ast.Block):
+            arm = ast.MatchArm(pattern, None, rest[0].body)
+        elif len(rest) == 1 and isinstance(rest[0], ast.Stmt):
+            arm = ast.MatchArm(pattern, None, [rest[0]])
+        else:
+            value = rest[0] if len(rest) == 1 else self.expr(rest)
+            arm = ast.MatchArm(pattern, value, [])
+        return _around(arm, [pattern, *rest])
+
     def expr(self, ch: list[Any]) -> ast.Expr:
         """Groups ``operand (op operand)*`` by precedence (all operators are left-associative)."""
         if len(ch) > 3 and isinstance(ch[-4], Token) and ch[-4].type == "QMARK":

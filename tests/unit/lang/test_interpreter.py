@@ -422,3 +422,34 @@ def test_expression_statements_may_use_operators() -> None:
     for (i, ch in enumerate("ab")) { emit str(i) + ch; }
     """
     assert run(src) == [[1, 2], "0a", "1b"]
+
+
+def test_match_expressions_and_statements() -> None:
+    src = """
+    fun classify(o) {
+      return match o.outcome {
+        "completed" => "ok",
+        "aborted" => { return "stopped"; }
+        other => "unknown: " + other
+      };
+    }
+    emit [classify({"outcome": "completed"}), classify({"outcome": "aborted"}),
+          classify({"outcome": "odd"})];
+    let res = {"outcome": "iteration_limit", "message": "hit 10"};
+    match res {
+      LoopOutcome.Completed(s) => emit "done " + s,
+      LoopOutcome.MaxIterations(n) => emit "limit: " + n,
+      LoopOutcome.BudgetExhausted => emit "budget"
+    }
+    match "cost_limit" { LoopOutcome.BudgetExhausted => emit "budget", _ => emit "no" }
+    let match = 3;
+    emit match(1) ;
+    """
+    with pytest.raises(NeamRuntimeError):
+        run(src)
+    assert run(src.replace("emit match(1) ;", "emit match;")) == [
+        ["ok", "stopped", "unknown: odd"],
+        "limit: hit 10",
+        "budget",
+        3,
+    ]
