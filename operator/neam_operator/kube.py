@@ -95,19 +95,19 @@ class Kube:
                 return None
             raise
 
-    async def create(self, obj: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """Create ``obj``, or get the existing one on 409: ``(object, created)``."""
+    async def create(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Create ``obj``, or return the existing object of that name (409)."""
         meta = obj["metadata"]
         url = path(obj["apiVersion"], obj["kind"], meta["namespace"])
         try:
-            return await self.request("POST", url, obj), True
+            return await self.request("POST", url, obj)
         except ApiError as e:
             if e.status != 409:
                 raise
         existing = await self.get(f"{url}/{meta['name']}")
         if existing is None:  # deleted between the 409 and the GET: try once more
-            return await self.request("POST", url, obj), True
-        return existing, False
+            return await self.request("POST", url, obj)
+        return existing
 
     async def merge_patch(self, url: str, patch: dict[str, Any]) -> dict[str, Any]:
         return await self.request("PATCH", url, patch, MERGE)

@@ -183,22 +183,25 @@ class ForgeRuns:
 
     async def _create_children(
         self, owner: Owner, spec: ForgeRunSpec, agent: str, neamb: str, program_hash: str
-    ) -> bool:
-        """Create-or-get every child (the Job after its service account). True if the Job
-        was created now."""
-        objs = b.children(owner, spec, agent, neamb, program_hash, self.settings)
-        *deps, job = objs
-        account = next(o for o in deps if o["kind"] == "ServiceAccount")
-        rest = [o for o in deps if o is not account]
+    ) -> None:
+        """Create-or-get every child. Two orders matter: a Job's pods are rejected until
+        their service account exists, and binding a Role that does not exist yet fails
+        the API server's escalation check for an operator without the ``bind`` verb."""
+        objs = {
+            o["kind"]: o for o in b.children(owner, spec, agent, neamb, program_hash, self.settings)
+        }
 
-        async def account_then_job() -> bool:
-            # Pods of a Job are rejected until their service account exists; the other
-            # children may still be on their way (the kubelet waits for volumes).
-            await self.kube.create(account)
-            return (await self.kube.create(job))[1]
+        async def chain(*kinds: str) -> None:
+            for kind in kinds:
+                if kind in objs:
+                    await self.kube.create(objs[kind])
 
-        created, *_ = await asyncio.gather(account_then_job(), *(self.kube.create(o) for o in rest))
-        return created
+        await asyncio.gather(
+            chain("ServiceAccount", "Job"),
+            chain("Role", "RoleBinding"),
+            chain("ConfigMap"),
+            chain("PersistentVolumeClaim"),
+        )
 
     async def _observe(
         self,
