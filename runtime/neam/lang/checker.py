@@ -18,7 +18,7 @@ from typing import Any
 
 from neam.lang import ast, schema
 from neam.lang.diagnostics import Diagnostic
-from neam.lang.natives import NATIVES
+from neam.lang.natives import NAMESPACES, NATIVES
 
 _REF_LABEL = {
     "skill": "skill",
@@ -169,7 +169,9 @@ class _Checker:
                 continue
             self.decls[name] = (kind, item)
             self.by_kind[kind].add(name)
-        self.callable_names = self.bound | self.decls.keys() | NATIVES.keys() | WIDER_NATIVES
+        self.callable_names = (
+            self.bound | self.decls.keys() | NATIVES.keys() | NAMESPACES.keys() | WIDER_NATIVES
+        )
 
     # ---------------------------------------------------------------- declarations
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from neam.lang import ast
 from neam.lang.host import AgentHost, AgentUnavailableError, NoAgentHost
-from neam.lang.natives import NATIVES, Native, NativeContext, call_method
+from neam.lang.natives import NAMESPACES, NATIVES, Native, NativeContext, call_method
 from neam.lang.program import Program, StructDecl
 from neam.lang.values import (
     AgentRef,
@@ -520,6 +520,8 @@ class _Exec:
             return FunctionRef(program.functions[name])
         if name in NATIVES:
             return NATIVES[name]
+        if name in NAMESPACES:
+            return dict(NAMESPACES[name])
         if program.agent(name) is not None:
             return AgentRef(name)
         if name in program.skills:

@@ -82,6 +82,23 @@ def _str(ctx: NativeContext, args: list[Any]) -> str:
     return stringify(args[0])
 
 
+# Verify results in Neam's constructor style (`return VerifyResult.Retry(err)`),
+# mapped onto the values the forge loop classifies: true, "retry: ...", "abort: ...".
+@_native("Done", 0, 1)
+def _done(ctx: NativeContext, args: list[Any]) -> bool:
+    return True
+
+
+@_native("Retry", 0, 1)
+def _retry(ctx: NativeContext, args: list[Any]) -> str:
+    return "retry: " + stringify(args[0]) if args else "retry"
+
+
+@_native("Abort", 0, 1)
+def _abort(ctx: NativeContext, args: list[Any]) -> str:
+    return "abort: " + stringify(args[0]) if args else "abort"
+
+
 @_native("print", 0, None)
 def _print(ctx: NativeContext, args: list[Any]) -> None:
     print(" ".join(stringify(a) for a in args), flush=True)
@@ -305,3 +322,9 @@ def call_method(obj: Any, name: str, args: list[Any]) -> Any:
     if isinstance(obj, dict):
         return _map_method(obj, name, args)
     raise NeamValueError(f"{type_name(obj)} has no method '{name}'")
+
+
+# Namespaces of natives, looked up by name when nothing else defines it.
+NAMESPACES: dict[str, dict[str, Native]] = {
+    "VerifyResult": {n: NATIVES[n] for n in ("Done", "Retry", "Abort")},
+}

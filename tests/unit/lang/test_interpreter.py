@@ -453,3 +453,11 @@ def test_match_expressions_and_statements() -> None:
         "budget",
         3,
     ]
+
+
+def test_verify_result_constructors_map_to_forge_verdicts() -> None:
+    src = """
+    emit [VerifyResult.Done("ok"), VerifyResult.Retry("tests fail"), VerifyResult.Abort("stuck"),
+          Done(), Retry(), Abort("x")];
+    """
+    assert run(src) == [[True, "retry: tests fail", "abort: stuck", True, "retry", "abort: x"]]
