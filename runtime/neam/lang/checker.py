@@ -46,7 +46,7 @@ WIDER_NATIVES = frozenset(
         "min", "max", "round", "ceil", "sqrt", "pow", "random", "int", "float", "bool",
         "to_string", "to_number", "parse_int", "parse_float", "type_of", "typeof",
         "now", "time", "sleep", "uuid", "env", "getenv", "log", "debug",
-        "read_file", "write_file", "file_exists", "http_get", "http_post", "http_request",
+        "read_file", "write_file", "file_exists", "http_get", "http_post", "http_request", "exec",
         "Some", "Ok", "Err", "panic", "sort_by", "sort", "take", "filter", "map",
         "reduce", "zip", "sum", "any", "all", "reverse", "unique", "flatten",
         "agent_status", "agent_pause", "agent_resume", "agent_get_goals",
