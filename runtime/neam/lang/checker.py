@@ -242,6 +242,15 @@ class _Checker:
         if kind == "agent":
             self.check_agent_ref(value, what)
             return
+        if kind == "lanes":
+            # `{ name: { concurrency: 4, priority: "high" }, ... }`; other shapes are free-form.
+            if isinstance(value, ast.ConfigBlock):
+                for lane in value.fields:
+                    if isinstance(lane.value, ast.ConfigBlock):
+                        for opt in lane.value.fields:
+                            if opt.key == "concurrency":
+                                self.check_value(opt.value, schema.POS_INT, "'concurrency'", owner)
+            return
         if kind == "handoffs":
             if not isinstance(value, ast.ConfigList):
                 self.report(value, "field-type", f"{what} must be a list of agents")

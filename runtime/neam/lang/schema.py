@@ -104,13 +104,19 @@ SEMANTIC_MEMORY = block(
         "flush_on_compact": BOOL,
         "index": refs(),
         "paths": ANY,
+        "path": STRING,
+        "db_path": STRING,
+        "chunk_size": POS_INT,
+        "chunk_overlap": Spec("int", minimum=0),
+        "min_score": number_range(0, 1),
+        "vector_weight": number_range(0, 1),
+        "keyword_weight": number_range(0, 1),
     },
-    strict=False,
 )
 
 # Lanes partition concurrent conversations; their keys are lane names or
 # runtime-specific options, so any block (or list) is accepted.
-LANES = ANY
+LANES = Spec("lanes")
 
 LOOP = block(
     {

@@ -189,6 +189,16 @@ CASES = [
         "'system' must be a string",
     ),
     (
+        f'claw agent a {{ {P}\n  semantic_memory: {{ {M}serach: "hybrid" }} }}',
+        "unknown-field",
+        "unknown field 'serach' in 'semantic_memory' of claw agent 'a'",
+    ),
+    (
+        f"claw agent a {{ {P}\n  lanes: {{ main: {{ concurrency: {M}0 }} }} }}",
+        "field-range",
+        "'concurrency' must be positive, got 0",
+    ),
+    (
         f"forge agent f {{ {P} verify: v\n  {M}channels: [ch] }}",
         "field-not-allowed",
         "field 'channels' is only allowed on claw agents, not in forge agent 'f'",
@@ -307,13 +317,13 @@ def test_every_checker_code_is_tested() -> None:
 def test_warnings_are_separate_and_do_not_fail() -> None:
     src = (
         "skill w { params: { a: string, b: string } impl(a) { return a; } }\n"
-        f'claw agent m {{ {P} semantic_memory: {{ search: "hybrid" rerank: true }} }}'
+        f'claw agent m {{ {P} semantic_memory: {{ search: "hybrid" }} channels: [s] }}'
     )
     result = compile_source(BASE + src, "x.neam")
     assert result.ok and result.program is not None
     assert result.errors == []
     got = [(d.line, d.column, d.code) for d in result.warnings]
-    assert got == [(7, 7, "missing-field"), (7, 44, "skill-params"), (8, 87, "unknown-field")]
+    assert got == [(7, 7, "missing-field"), (7, 44, "skill-params"), (8, 100, "unknown-channel")]
 
 
 def test_all_errors_are_reported_in_one_run() -> None:
