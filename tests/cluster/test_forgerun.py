@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.cluster import ClusterHandle
+from tests.support.cluster import REPO_ROOT, ClusterHandle
 from tests.support.operator_harness import (
     BAD_PROGRAM,
     UNSCHEDULABLE,
@@ -328,3 +328,19 @@ def test_job_completed_by_kwok(kube: ClusterHandle, ns: str) -> None:
     start(kube, ns, run)
     st = wait_phase(kube, ns, run, "Succeeded")
     assert st["outcome"] == "completed"
+
+
+def test_readme_example_pair(kube: ClusterHandle, ns: str) -> None:
+    """examples/k8s/ as the README applies it: `kubectl apply -f examples/k8s/`."""
+    kube.kubectl("apply", "-n", ns, "-f", str(REPO_ROOT / "examples" / "k8s"))
+    wait_for(lambda: get_json(kube, "job", "hello-forge", "-n", ns), "the example's Job")
+    st = wait_for(
+        lambda: run_status(kube, ns, "hello").get("agent") and run_status(kube, ns, "hello"),
+        "status",
+    )
+    assert (st["agent"], st["maxIterations"]) == ("hello_builder", 3)
+    (c,) = get_json(kube, "job", "hello-forge", "-n", ns)["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in c["env"]}
+    assert env["OPENAI_API_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "llm-keys"
+    row = kube.kubectl("get", "forgeruns", "-n", ns).stdout.splitlines()[1].split()
+    assert row[:2] == ["hello", "hello_builder"]
