@@ -34,6 +34,12 @@ def parse_args(argv: list[str], settings: Settings) -> argparse.Namespace:
     )
     p.add_argument("--liveness-host", default=settings.health_host)
     p.add_argument("--liveness-port", type=int, default=settings.health_port)
+    p.add_argument(
+        "--resync-seconds",
+        type=int,
+        default=settings.resync_seconds,
+        help="check the children of unfinished runs this often (default: %(default)s)",
+    )
     p.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     return p.parse_args(argv)
 
@@ -47,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         namespaces=namespaces,
         health_host=args.liveness_host,
         health_port=args.liveness_port,
+        resync_seconds=max(1, args.resync_seconds),
     )
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

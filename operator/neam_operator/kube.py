@@ -15,6 +15,8 @@ import aiohttp
 from neam_operator.credentials import Credentials, load
 
 MERGE = "application/merge-patch+json"
+# Ask for metadata only: existence checks need neither the spec nor a ConfigMap's data.
+METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 
 # API paths of the kinds the operator touches, by (apiVersion, kind).
 PLURALS = {
@@ -69,8 +71,9 @@ class Kube:
         body: Any = None,
         content_type: str = "application/json",
         params: dict[str, str] | None = None,
+        accept: str = "application/json",
     ) -> dict[str, Any]:
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": accept}
         token = self._creds.bearer()
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -94,6 +97,17 @@ class Kube:
             if e.status == 404:
                 return None
             raise
+
+    async def metadata(self, url: str) -> dict[str, Any] | None:
+        """The metadata of the object at ``url`` (PartialObjectMetadata, needs only the
+        ``get`` verb); None when it does not exist."""
+        try:
+            body = await self.request("GET", url, accept=METADATA_ONLY)
+        except ApiError as e:
+            if e.status == 404:
+                return None
+            raise
+        return body.get("metadata") or {}
 
     async def create(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Create ``obj``, or return the existing object of that name (409)."""

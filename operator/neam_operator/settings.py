@@ -30,6 +30,8 @@ class Settings:
     workspace_size: str = "1Gi"
     backoff_limit: int = 1
     termination_grace_seconds: int = 300
+    # How often the children of each unfinished run are checked (± 20 % jitter).
+    resync_seconds: int = 300
     health_host: str = "127.0.0.1"
     health_port: int = 8081
     namespaces: tuple[str, ...] = field(default_factory=tuple)
@@ -51,6 +53,7 @@ class Settings:
             termination_grace_seconds=_int(
                 e, "NEAM_TERMINATION_GRACE_SECONDS", d.termination_grace_seconds
             ),
+            resync_seconds=max(1, _int(e, "NEAM_RESYNC_SECONDS", d.resync_seconds)),
             health_host=e.get("NEAM_OPERATOR_HEALTH_HOST") or d.health_host,
             health_port=_int(e, "NEAM_OPERATOR_HEALTH_PORT", d.health_port),
             namespaces=namespaces,

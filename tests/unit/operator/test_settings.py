@@ -8,6 +8,7 @@ def test_defaults_without_env() -> None:
     assert s.runtime_image == DEFAULT_IMAGE
     assert s.health_host == "127.0.0.1"
     assert s.namespaces == ()
+    assert s.resync_seconds == 300
 
 
 def test_env_overrides() -> None:
@@ -18,8 +19,10 @@ def test_env_overrides() -> None:
             "NEAM_BACKOFF_LIMIT": "3",
             "NEAM_OPERATOR_HEALTH_PORT": "9999",
             "NEAM_OPERATOR_NAMESPACES": "a,b",
+            "NEAM_RESYNC_SECONDS": "30",
         }
     )
+    assert s.resync_seconds == 30
     assert s.runtime_image == "registry.local/neam:dev"
     assert s.cpu_limit == "4"
     assert s.backoff_limit == 3
