@@ -25,6 +25,16 @@ WORKSPACE = "/workspace"
 TERMINATION_LOG = "/dev/termination-log"
 CONTAINER = "forge"
 PROGRAM_HASH_ANNOTATION = "neam.dev/program-hash"
+RBAC = "rbac.authorization.k8s.io/v1"
+# Kinds of the children, in the order ``children`` returns them.
+CHILD_KINDS = (
+    "ConfigMap",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "PersistentVolumeClaim",
+    "Job",
+)
 
 
 @dataclass(frozen=True)

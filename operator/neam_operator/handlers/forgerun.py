@@ -4,13 +4,15 @@ Level-triggered and idempotent: every ForgeRun or owned-Job event re-reads the r
 converges it. Children have deterministic names and are created with create-or-get,
 so re-delivered events, a restarted operator or a deleted child never duplicate a Job.
 No kopf handler state is stored on the resources (event handlers only: no finalizers,
-no annotations); delayed work (source retries, TTL) lives in ``Scheduler``.
+no annotations); delayed work (source retries, TTL, the periodic check of an unfinished
+run's children) lives in ``Scheduler``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +32,7 @@ Key = tuple[str, str]
 
 
 class Scheduler:
-    """At most one pending delayed reconcile per run (retries and TTL expiry)."""
+    """At most one pending delayed reconcile per run (retries, TTL expiry, resync)."""
 
     def __init__(self, action: Callable[[Key], Awaitable[None]]) -> None:
         self._action = action
@@ -41,6 +43,13 @@ class Scheduler:
         self.cancel(key, keep_attempts=True)
         loop = asyncio.get_running_loop()
         self._handles[key] = loop.call_later(max(delay, 0.0), self._fire, key)
+
+    def soon(self, key: Key, delay: float) -> None:
+        """Like ``at``, unless a reconcile of ``key`` is already due no later than that."""
+        handle = self._handles.get(key)
+        if handle is not None and handle.when() <= asyncio.get_running_loop().time() + delay:
+            return
+        self.at(key, delay)
 
     def backoff(self, key: Key) -> None:
         n = self.attempts.get(key, 0)
@@ -65,16 +74,24 @@ class ForgeRuns:
     def __init__(self, kube: Kube, settings: Settings) -> None:
         self.kube = kube
         self.settings = settings
-        self.scheduler = Scheduler(self.reconcile)
+        self.scheduler = Scheduler(self.resync)
         self._locks: dict[Key, asyncio.Lock] = {}
         self._started: set[Key] = set()  # runs this process has launched or failed
 
     # ------------------------------------------------------------------ entry points
 
-    async def reconcile(self, key: Key, seen: dict[str, Any] | None = None) -> None:
+    async def resync(self, key: Key) -> None:
+        """A delayed reconcile (retry, TTL, periodic check): also checks every child."""
+        await self.reconcile(key, audit=True)
+
+    async def reconcile(
+        self, key: Key, seen: dict[str, Any] | None = None, audit: bool = False
+    ) -> None:
         """Converge one run, serialised per run. ``seen`` (the watched object) is used
         as is only for a run without status, i.e. not yet handled; otherwise the run
-        is read afresh, so a queued stale event never undoes newer status."""
+        is read afresh, so a queued stale event never undoes newer status. ``audit``
+        checks that every child of a launched run still exists (it always does on the
+        first reconcile of a run in this process, e.g. after a restart)."""
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             fresh = seen is not None and not seen.get("status") and key not in self._started
@@ -83,7 +100,7 @@ class ForgeRuns:
                 self.forget(key)
                 return
             try:
-                await self._reconcile(body)
+                await self._reconcile(body, audit or key not in self._started)
             except ApiError as e:
                 if e.status not in (400, 422):
                     log.warning("reconciling %s/%s failed (%s); retrying", *key, e)
@@ -109,26 +126,34 @@ class ForgeRuns:
 
     # ------------------------------------------------------------------ reconcile
 
-    async def _reconcile(self, body: dict[str, Any]) -> None:
+    async def _reconcile(self, body: dict[str, Any], audit: bool) -> None:
         meta = body["metadata"]
         if meta.get("deletionTimestamp"):
             return
         status = body.get("status") or {}
         spec = ForgeRunSpec.model_validate(body["spec"])
         owner = Owner.of(body)
+        key = (owner.namespace, owner.name)
         generation = meta.get("generation")
         now = now_rfc3339()
         if status.get("phase") in TERMINAL:
+            self.scheduler.cancel(key)
             await self._expire(owner, spec, status)
             return
         if not status.get("children"):
             patch = await self._launch(body, owner, spec, status, generation, now)
         else:
-            patch = await self._observe(body, owner, spec, status, generation, now)
+            patch = await self._observe(body, owner, spec, status, generation, now, audit)
         await self._write(body, status, patch)
-        self._started.add((owner.namespace, owner.name))
+        self._started.add(key)
         if patch.get("phase") in TERMINAL:
+            self.scheduler.cancel(key)
             await self._expire(owner, spec, {**status, **patch})
+        elif patch.get("children") or status.get("children"):
+            # Unfinished and launched: check its children again later. Only deleted Jobs
+            # are seen as events; the other children are not watched (see docs/operator.md).
+            interval = self.settings.resync_seconds
+            self.scheduler.soon(key, interval * random.uniform(0.8, 1.2))
 
     async def _source(self, owner: Owner, spec: ForgeRunSpec) -> tuple[str, str] | str:
         """``(text, filename)``, or the reason it is not available yet."""
@@ -182,13 +207,22 @@ class ForgeRuns:
         return patch
 
     async def _create_children(
-        self, owner: Owner, spec: ForgeRunSpec, agent: str, neamb: str, program_hash: str
+        self,
+        owner: Owner,
+        spec: ForgeRunSpec,
+        agent: str,
+        neamb: str,
+        program_hash: str,
+        kinds: frozenset[str] | None = None,
     ) -> None:
-        """Create-or-get every child. Two orders matter: a Job's pods are rejected until
-        their service account exists, and binding a Role that does not exist yet fails
-        the API server's escalation check for an operator without the ``bind`` verb."""
+        """Create-or-get every child (or only those of ``kinds``; ``neamb`` is only used
+        for the ConfigMap). Two orders matter: a Job's pods are rejected until their
+        service account exists, and binding a Role that does not exist yet fails the API
+        server's escalation check for an operator without the ``bind`` verb."""
         objs = {
-            o["kind"]: o for o in b.children(owner, spec, agent, neamb, program_hash, self.settings)
+            o["kind"]: o
+            for o in b.children(owner, spec, agent, neamb, program_hash, self.settings)
+            if kinds is None or o["kind"] in kinds
         }
 
         async def chain(*kinds: str) -> None:
@@ -211,14 +245,19 @@ class ForgeRuns:
         status: dict[str, Any],
         generation: int | None,
         now: str,
+        audit: bool,
     ) -> dict[str, Any]:
         names = b.ForgeRunNames.of(owner.name, spec)
         job = await self.kube.get(path("batch/v1", "Job", owner.namespace, names.job))
-        if job is None:
-            recovered = await self._recreate(body, owner, spec, status, names, generation, now)
-            if recovered is not None:
-                return recovered
-            job = await self.kube.get(path("batch/v1", "Job", owner.namespace, names.job)) or {}
+        # A finished (or stopped) Job needs none of its children any more.
+        settled = job is not None and fs.job_phase(job, None, {})[0] in TERMINAL
+        if job is None or (audit and not settled):
+            lost = await self._repair(body, owner, spec, status, names, job, generation, now)
+            if lost is not None:
+                return lost
+            if job is None:
+                job = await self.kube.get(path("batch/v1", "Job", owner.namespace, names.job))
+                job = job or {}
         if spec.stop and not (job.get("spec") or {}).get("suspend"):
             url = path("batch/v1", "Job", owner.namespace, names.job)
             job = await self.kube.merge_patch(url, {"spec": {"suspend": True}})
@@ -229,36 +268,133 @@ class ForgeRuns:
             term = fs.parse_termination(await self._termination_message(owner, names.job))
         return fs.observe(status, generation, job, term, now)
 
-    async def _recreate(
+    async def _missing(
+        self, owner: Owner, spec: ForgeRunSpec, names: b.ForgeRunNames, job: dict[str, Any] | None
+    ) -> tuple[list[str], list[str]]:
+        """``(missing, terminating)``: kinds of the run's children that are gone, and of
+        those being deleted (they cannot be recreated under the same name yet). Reads
+        metadata only, in parallel."""
+        ns = owner.namespace
+        urls = {
+            "ConfigMap": path("v1", "ConfigMap", ns, names.program),
+            "ServiceAccount": path("v1", "ServiceAccount", ns, names.service_account),
+            "Role": path(b.RBAC, "Role", ns, names.service_account),
+            "RoleBinding": path(b.RBAC, "RoleBinding", ns, names.service_account),
+        }
+        if b.workspace_pvc(owner, names, spec, self.settings) is not None:
+            urls["PersistentVolumeClaim"] = path("v1", "PersistentVolumeClaim", ns, names.workspace)
+        metas = await asyncio.gather(*(self.kube.metadata(u) for u in urls.values()))
+        found = dict(zip(urls, metas, strict=True))
+        if job is None:
+            found["Job"] = None
+        missing = [k for k in b.CHILD_KINDS if k in found and found[k] is None]
+        terminating = [k for k in b.CHILD_KINDS if (found.get(k) or {}).get("deletionTimestamp")]
+        return missing, terminating
+
+    async def _repair(
         self,
         body: dict[str, Any],
         owner: Owner,
         spec: ForgeRunSpec,
         status: dict[str, Any],
         names: b.ForgeRunNames,
+        job: dict[str, Any] | None,
         generation: int | None,
         now: str,
     ) -> dict[str, Any] | None:
-        """The Job of an unfinished run is gone: recreate the children from the program
-        snapshot (the runtime resumes from the workspace), or fail with the reason."""
-        program = await self.kube.get(path("v1", "ConfigMap", owner.namespace, names.program))
-        neamb = ((program or {}).get("data") or {}).get(b.PROGRAM_KEY)
-        if neamb is None:
+        """Recreate deleted children of an unfinished run, or return the status patch
+        that fails it when recreating cannot restore it:
+
+        - the workspace PVC is gone or being deleted after the run used it (its data,
+          and with it the runtime's iteration count and cost, are lost): ``ChildLost``;
+        - the program snapshot is gone and the source no longer compiles to the same
+          program: ``ProgramLost``.
+
+        Everything else (an unused workspace, the snapshot, the reporter account, Role
+        and RoleBinding, the Job) is recreated from the spec, in the creation order."""
+        key = (owner.namespace, owner.name)
+        missing, terminating = await self._missing(owner, spec, names, job)
+        workspace = "PersistentVolumeClaim"
+        gone = workspace in missing or workspace in terminating
+        if gone and await self._workspace_used(owner, names, status, job):
+            message = (
+                f"the workspace PersistentVolumeClaim {names.workspace} was deleted after "
+                "the run had used it; its data is lost"
+            )
+            return await self._lose(body, status, names, job, generation, now, "ChildLost", message)
+        if terminating:
+            # Not recreatable under the same name until the deletion completes.
+            self.scheduler.backoff(key)
+            missing = [k for k in missing if k not in terminating]
+        if not missing:
+            return None
+        neamb = ""
+        if "ConfigMap" in missing:
             result = await self._compile(owner, spec)
             if not isinstance(result, Compiled) or result.program_hash != status.get("programHash"):
                 message = (
-                    f"the Job {names.job} and the program snapshot {names.program} were "
-                    "deleted, and the source no longer compiles to the same program"
+                    f"the program snapshot ConfigMap {names.program} was deleted, and the "
+                    "source no longer compiles to the same program"
                 )
-                await self.event(body, "Warning", "ProgramLost", message)
-                return fs.compile_failed(status, generation, "ProgramLost", message, now)
+                return await self._lose(
+                    body, status, names, job, generation, now, "ProgramLost", message
+                )
             neamb = result.neamb
         agent = status.get("agent") or spec.agent or ""
-        await self._create_children(owner, spec, agent, neamb, status.get("programHash", ""))
-        await self.event(
-            body, "Warning", "ChildRecreated", f"Job {names.job} was deleted; recreated it"
+        await self._create_children(
+            owner, spec, agent, neamb, status.get("programHash", ""), frozenset(missing)
         )
+        what = ", ".join(f"{kind} {_child(names, kind)}" for kind in missing)
+        message = f"recreated the deleted {what}"
+        if "Job" in missing:
+            message += "; the runtime resumes from the workspace"
+        log.info("%s/%s: %s", *key, message)
+        await self.event(body, "Warning", "ChildRecreated", message)
         return None
+
+    async def _workspace_used(
+        self,
+        owner: Owner,
+        names: b.ForgeRunNames,
+        status: dict[str, Any],
+        job: dict[str, Any] | None,
+    ) -> bool:
+        """Whether the workspace may hold the run's state: it reported progress, or a
+        pod of its Job finished or was scheduled to a node (and so mounted the claim)."""
+        if status.get("progress") or status.get("iteration"):
+            return True
+        counts = (job or {}).get("status") or {}
+        if counts.get("succeeded") or counts.get("failed"):
+            return True
+        pods = await self.kube.request(
+            "GET",
+            path("v1", "Pod", owner.namespace),
+            params={"labelSelector": f"job-name={names.job}"},
+        )
+        return any((p.get("spec") or {}).get("nodeName") for p in pods.get("items") or [])
+
+    async def _lose(
+        self,
+        body: dict[str, Any],
+        status: dict[str, Any],
+        names: b.ForgeRunNames,
+        job: dict[str, Any] | None,
+        generation: int | None,
+        now: str,
+        reason: str,
+        message: str,
+    ) -> dict[str, Any]:
+        """Fail the run because a child cannot be restored, and suspend its Job so a
+        pod of a failed run does not go on spending."""
+        if job is not None and not (job.get("spec") or {}).get("suspend"):
+            ns = body["metadata"]["namespace"]
+            url = path("batch/v1", "Job", ns, names.job)
+            await self.kube.merge_patch(url, {"spec": {"suspend": True}})
+            message += f"; suspended the Job {names.job}"
+        await self.event(body, "Warning", reason, message)
+        if reason == "ProgramLost":
+            return fs.compile_failed(status, generation, reason, message, now)
+        return fs.failed(status, generation, reason, message, now)
 
     async def _termination_message(self, owner: Owner, job: str) -> str | None:
         """The newest terminated forge container's termination message, if any."""
@@ -333,6 +469,14 @@ class ForgeRuns:
             await self.kube.request("POST", f"/api/v1/namespaces/{meta['namespace']}/events", event)
         except ApiError as e:
             log.warning("could not record event %s: HTTP %s", reason, e.status)
+
+
+def _child(names: b.ForgeRunNames, kind: str) -> str:
+    return {
+        "ConfigMap": names.program,
+        "PersistentVolumeClaim": names.workspace,
+        "Job": names.job,
+    }.get(kind, names.service_account)
 
 
 def _transition_event(patch: dict[str, Any]) -> tuple[str, str, str]:
