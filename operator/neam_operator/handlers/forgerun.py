@@ -29,6 +29,7 @@ from neam_operator.settings import Settings
 log = logging.getLogger("neam_operator.forgerun")
 KIND = "ForgeRun"
 Key = tuple[str, str]
+DELAYED_CONCURRENCY = 8
 
 
 class Scheduler:
@@ -77,12 +78,16 @@ class ForgeRuns:
         self.scheduler = Scheduler(self.resync)
         self._locks: dict[Key, asyncio.Lock] = {}
         self._started: set[Key] = set()  # runs this process has launched or failed
+        # Delayed reconciles of many runs come due together (periodic checks, a restart):
+        # bound how many are in flight, so only that many run bodies are held at once.
+        self._delayed = asyncio.Semaphore(DELAYED_CONCURRENCY)
 
     # ------------------------------------------------------------------ entry points
 
     async def resync(self, key: Key) -> None:
         """A delayed reconcile (retry, TTL, periodic check): also checks every child."""
-        await self.reconcile(key, audit=True)
+        async with self._delayed:
+            await self.reconcile(key, audit=True)
 
     async def reconcile(
         self, key: Key, seen: dict[str, Any] | None = None, audit: bool = False
@@ -332,10 +337,13 @@ class ForgeRuns:
         if "ConfigMap" in missing:
             result = await self._compile(owner, spec)
             if not isinstance(result, Compiled) or result.program_hash != status.get("programHash"):
-                message = (
-                    f"the program snapshot ConfigMap {names.program} was deleted, and the "
-                    "source no longer compiles to the same program"
-                )
+                if isinstance(result, str):
+                    why = f"the source is not available ({result})"
+                elif not isinstance(result, Compiled):
+                    why = f"the source no longer compiles ({result.message})"
+                else:
+                    why = "the source now compiles to a different program"
+                message = f"the program snapshot ConfigMap {names.program} was deleted, and {why}"
                 return await self._lose(
                     body, status, names, job, generation, now, "ProgramLost", message
                 )

@@ -208,7 +208,18 @@ async def test_program_lost_when_the_source_changed() -> None:
     compiled = next(c for c in st["conditions"] if c["type"] == "Compiled")
     assert (compiled["status"], compiled["reason"]) == ("False", "ProgramLost")
     assert f"ConfigMap {RUN}-program" in st["message"]
+    assert "compiles to a different program" in st["message"]
     assert kube.created == []
+    runs.forget((NS, RUN))
+
+
+async def test_program_lost_when_the_source_is_gone() -> None:
+    kube, runs = _cluster(source={"configMapRef": {"name": "src"}})
+    _delete(kube, "ConfigMap", f"{RUN}-program")
+    await runs.resync((NS, RUN))
+    st = _status(kube)
+    assert st["phase"] == "Failed"
+    assert "source is not available (ConfigMap src not found)" in st["message"]
     runs.forget((NS, RUN))
 
 
