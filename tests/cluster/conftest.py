@@ -23,6 +23,7 @@ from tests.support.cluster import (
     kind_unavailable_reason,
     local_cluster,
 )
+from tests.support.operator_harness import OperatorProcess, install_crds, running_operator
 
 BACKENDS = ("kwok", "existing", "kind")
 
@@ -51,3 +52,16 @@ def kube() -> Iterator[ClusterHandle]:
             yield handle
     else:
         raise pytest.UsageError(f"NEAM_TEST_CLUSTER={backend!r}: expected one of {BACKENDS}")
+
+
+@pytest.fixture(scope="module")
+def operator(
+    kube: ClusterHandle, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    """The CRDs installed and one neam-operator (all namespaces) per test module.
+
+    A module that needs other operator flags defines its own ``operator`` fixture.
+    """
+    install_crds(kube)
+    with running_operator(kube, tmp_path_factory.mktemp("operator")) as op:
+        yield op

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -25,10 +24,9 @@ from tests.support.operator_harness import (
     finish_pod,
     forgerun,
     get_json,
-    install_crds,
     new_name,
     run_status,
-    running_operator,
+    scratch_namespace,
     source_configmap,
     start,
     wait_for,
@@ -36,21 +34,10 @@ from tests.support.operator_harness import (
 )
 
 
-@pytest.fixture(scope="module")
-def operator(
-    kube: ClusterHandle, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[OperatorProcess]:
-    install_crds(kube)
-    with running_operator(kube, tmp_path_factory.mktemp("operator")) as op:
-        yield op
-
-
 @pytest.fixture
 def ns(kube: ClusterHandle, operator: OperatorProcess) -> Iterator[str]:
-    name = f"fr-{secrets.token_hex(4)}"
-    kube.kubectl("create", "namespace", name)
-    yield name
-    kube.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    with scratch_namespace(kube, "fr") as name:
+        yield name
 
 
 def _children(kube: ClusterHandle, ns: str, run: str) -> dict[str, dict]:

@@ -9,7 +9,6 @@ run them), so the runs sit in Running until a test changes something.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from tests.support.operator_harness import (
     new_name,
     run_status,
     running_operator,
+    scratch_namespace,
     source_configmap,
     start,
     wait_for,
@@ -56,10 +56,8 @@ def operator(
 
 @pytest.fixture
 def ns(kube: ClusterHandle, operator: OperatorProcess) -> Iterator[str]:
-    name = f"kids-{secrets.token_hex(4)}"
-    kube.kubectl("create", "namespace", name)
-    yield name
-    kube.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    with scratch_namespace(kube, "kids") as name:
+        yield name
 
 
 def _uid(obj: dict | None) -> str | None:

@@ -9,16 +9,20 @@ from typing import Any
 import pytest
 
 from tests.support.cluster import ClusterHandle
-from tests.support.operator_harness import PROGRAM, apply, forgerun, install_crds
+from tests.support.operator_harness import (
+    PROGRAM,
+    apply,
+    forgerun,
+    install_crds,
+    scratch_namespace,
+)
 
 
 @pytest.fixture(scope="module")
 def ns(kube: ClusterHandle) -> Iterator[str]:
     install_crds(kube)
-    name = f"cel-{secrets.token_hex(4)}"
-    kube.kubectl("create", "namespace", name)
-    yield name
-    kube.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    with scratch_namespace(kube, "cel") as name:
+        yield name
 
 
 def _rejected(kube: ClusterHandle, obj: dict[str, Any]) -> str:

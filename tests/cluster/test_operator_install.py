@@ -4,7 +4,6 @@ the permissions of manifests/rbac.yaml (a TokenRequest token for its service acc
 from __future__ import annotations
 
 import base64
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from tests.support.operator_harness import (
     finish_pod,
     get_json,
     install_crds,
+    scratch_namespace,
     start,
     wait_for,
     wait_phase,
@@ -33,10 +33,8 @@ def installed(kube: ClusterHandle) -> ClusterHandle:
 
 @pytest.fixture
 def ns(installed: ClusterHandle) -> Iterator[str]:
-    name = f"inst-{secrets.token_hex(4)}"
-    installed.kubectl("create", "namespace", name)
-    yield name
-    installed.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    with scratch_namespace(installed, "inst") as name:
+        yield name
 
 
 def _operator_kubeconfig(kube: ClusterHandle, tmp_path: Path) -> Path:

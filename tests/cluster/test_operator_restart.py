@@ -18,6 +18,7 @@ from tests.support.operator_harness import (
     get_json,
     install_crds,
     run_status,
+    scratch_namespace,
     start,
     wait_for,
     wait_phase,
@@ -27,10 +28,8 @@ from tests.support.operator_harness import (
 @pytest.fixture
 def ns(kube: ClusterHandle) -> Iterator[str]:
     install_crds(kube)
-    name = f"rs-{secrets.token_hex(4)}"
-    kube.kubectl("create", "namespace", name)
-    yield name
-    kube.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    with scratch_namespace(kube, "rs") as name:
+        yield name
 
 
 def _job_uids(kube: ClusterHandle, ns: str) -> dict[str, list[str]]:

@@ -4,7 +4,6 @@ own run's status and nothing else."""
 from __future__ import annotations
 
 import base64
-import secrets
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,9 +20,8 @@ from tests.support.operator_harness import (
     UNSCHEDULABLE,
     OperatorProcess,
     get_json,
-    install_crds,
     run_status,
-    running_operator,
+    scratch_namespace,
     start,
     wait_for,
     wait_phase,
@@ -40,21 +38,10 @@ class Progress:
     message: str | None
 
 
-@pytest.fixture(scope="module")
-def operator(
-    kube: ClusterHandle, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[OperatorProcess]:
-    install_crds(kube)
-    with running_operator(kube, tmp_path_factory.mktemp("operator")) as op:
-        yield op
-
-
 @pytest.fixture
 def ns(kube: ClusterHandle, operator: OperatorProcess) -> Iterator[str]:
-    name = f"rbac-{secrets.token_hex(4)}"
-    kube.kubectl("create", "namespace", name)
-    yield name
-    kube.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    with scratch_namespace(kube, "rbac") as name:
+        yield name
 
 
 def _server_and_ca(kube: ClusterHandle, tmp_path: Path) -> tuple[str, Path]:

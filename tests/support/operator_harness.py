@@ -208,6 +208,17 @@ def new_name(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(3)}"
 
 
+@contextmanager
+def scratch_namespace(kube: ClusterHandle, prefix: str) -> Iterator[str]:
+    """A new namespace ``<prefix>-<random>``, deleted (without waiting) afterwards."""
+    name = f"{prefix}-{secrets.token_hex(4)}"
+    kube.kubectl("create", "namespace", name)
+    try:
+        yield name
+    finally:
+        kube.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
 def source_configmap(ns: str, name: str, text: str = PROGRAM) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
