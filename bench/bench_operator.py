@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import client, watch
+from urllib3.exceptions import ProtocolError
 
 from tests.support.cluster import ClusterHandle, existing_cluster, local_cluster
 from tests.support.operator_harness import (
@@ -69,17 +70,20 @@ class Arrivals:
         rv = lister(NS, limit=1).metadata.resource_version
         self._ready.set()
         while not self._stop.is_set():
-            for ev in w.stream(lister, NS, resource_version=rv, timeout_seconds=5):
-                obj = ev["object"]
-                rv = obj.metadata.resource_version
-                if ev["type"] != "ADDED":
-                    continue
-                key = (obj.metadata.labels or {}).get(self._label)
-                if key and key not in self.times:
-                    self.times[key] = time.monotonic()
-                    self.events.put(key)
-                if self._stop.is_set():
-                    break
+            try:
+                for ev in w.stream(lister, NS, resource_version=rv, timeout_seconds=5):
+                    obj = ev["object"]
+                    rv = obj.metadata.resource_version
+                    if ev["type"] != "ADDED":
+                        continue
+                    key = (obj.metadata.labels or {}).get(self._label)
+                    if key and key not in self.times:
+                        self.times[key] = time.monotonic()
+                        self.events.put(key)
+                    if self._stop.is_set():
+                        break
+            except ProtocolError:  # the server closed the watch early: resume from rv
+                continue
 
     def wait(self, key: str, timeout: float = 60.0) -> float:
         deadline = time.monotonic() + timeout
@@ -92,6 +96,7 @@ class Arrivals:
 
     def stop(self) -> None:
         self._stop.set()
+        self._thread.join(15)  # the watch ends within its 5 s timeout
 
 
 def _forgerun(name: str) -> dict[str, Any]:
