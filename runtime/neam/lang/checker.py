@@ -12,7 +12,7 @@ trait-not-allowed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields as dc_fields
 from typing import Any
 
@@ -92,6 +92,16 @@ class _Checker:
         self.diagnostics.append(
             Diagnostic(self.filename, line, col, end_line, end_col, severity, code, message)
         )
+
+    def report_repeats(
+        self, items: Iterable[ast.FunDecl], code: str, message: Callable[[str], str]
+    ) -> None:
+        """Reports, at its name, every item whose name an earlier item already used."""
+        seen: set[str] = set()
+        for item in items:
+            if item.name in seen:
+                self.report(self.name_span(item, item.name), code, message(item.name))
+            seen.add(item.name)
 
     def name_span(self, node: ast.Node, name: str) -> ast.Node:
         """A zero-size node spanning ``name`` at ``node``'s start (declarations point at names)."""
@@ -439,7 +449,6 @@ class _Checker:
                 )
         elif node.keyword == "guard":
             self.check_fields(body, schema.GUARD_FIELDS, owner)
-            seen_handlers: set[str] = set()
             for h in body.handlers:
                 if h.name not in schema.GUARD_HANDLERS:
                     self.report(
@@ -448,14 +457,12 @@ class _Checker:
                         f"unknown guard handler '{h.name}' in {owner} (expected one of "
                         f"{', '.join(schema.GUARD_HANDLERS)})",
                     )
-                elif h.name in seen_handlers:
-                    self.report(
-                        self.name_span(h, h.name),
-                        "duplicate-method",
-                        f"duplicate handler '{h.name}' in {owner}",
-                    )
-                seen_handlers.add(h.name)
                 self.check_function(h)
+            self.report_repeats(
+                (h for h in body.handlers if h.name in schema.GUARD_HANDLERS),
+                "duplicate-method",
+                lambda name: f"duplicate handler '{name}' in {owner}",
+            )
         elif node.keyword == "channel":
             # Besides `type`, channel keys are transport options (port, path, token_env, ...).
             options = {f.key: schema.ANY for f in body.fields} | schema.CHANNEL_FIELDS
@@ -490,15 +497,12 @@ class _Checker:
                 self.report(member, "unknown-guard", f"guardchain '{node.name}' contains itself")
 
     def check_trait(self, node: ast.TraitNode) -> None:
-        seen: set[str] = set()
+        self.report_repeats(
+            node.methods,
+            "duplicate-method",
+            lambda name: f"duplicate method '{name}' in trait '{node.name}'",
+        )
         for m in node.methods:
-            if m.name in seen:
-                self.report(
-                    self.name_span(m, m.name),
-                    "duplicate-method",
-                    f"duplicate method '{m.name}' in trait '{node.name}'",
-                )
-            seen.add(m.name)
             if m.body is not None:
                 self.check_function(m)
 
@@ -521,15 +525,11 @@ class _Checker:
                 "unknown-impl-target",
                 f"unknown agent or struct '{node.target}' in impl {node.trait}",
             )
-        names: dict[str, ast.FunDecl] = {}
+        self.report_repeats(
+            node.methods, "duplicate-method", lambda name: f"duplicate method '{name}' in impl"
+        )
+        names = {m.name: m for m in node.methods}
         for m in node.methods:
-            if m.name in names:
-                self.report(
-                    self.name_span(m, m.name),
-                    "duplicate-method",
-                    f"duplicate method '{m.name}' in impl",
-                )
-            names[m.name] = m
             self.check_function(m)
         if node.trait is None:
             return

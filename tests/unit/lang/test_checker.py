@@ -275,6 +275,17 @@ CASES = [
         "duplicate handler 'on_result' in guard 'h'",
     ),
     (
+        "trait Named { fn name(self); fn {M}name(self); }",
+        "duplicate-method",
+        "duplicate method 'name' in trait 'Named'",
+    ),
+    (
+        "trait Named { fn name(self); }\n"
+        "impl Named for c { fn name(self) { return 1; } fn {M}name(self) { return 2; } }",
+        "duplicate-method",
+        "duplicate method 'name' in impl",
+    ),
+    (
         'skill {M}t { description: "d" params: { q: string } }',
         "missing-impl",
         "skill 't' has no impl(...)",
