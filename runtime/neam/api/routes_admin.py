@@ -50,19 +50,23 @@ class ConfirmBody(BaseModel):
         return words.get((self.decision or "").strip().lower())
 
 
-def _known_agent(request: Request, agent: str) -> None:
-    if catalog.kind_of(server(request).require_runtime().program, agent) is None:
-        raise ApiError(404, f"no agent named '{agent}'", agent=agent)
+async def _switch_request(request: Request) -> SwitchBody:
+    """The kill-switch body; its agent (None: every agent) must exist."""
+    body = await parse_body(request, SwitchBody)
+    agent = body.target
+    note_agent(request, agent)
+    if agent is not None:
+        program = server(request).require_runtime().program
+        if catalog.kind_of(program, agent) is None:
+            raise ApiError(404, f"no agent named '{agent}'", agent=agent)
+    return body
 
 
 @router.post("/api/v1/admin/disable")
 async def disable(request: Request) -> dict[str, object]:
     state = server(request)
-    body = await parse_body(request, SwitchBody)
+    body = await _switch_request(request)
     agent = body.target
-    note_agent(request, agent)
-    if agent is not None:
-        _known_agent(request, agent)
     state.killswitch.disable(agent, body.reason)
     stopped: list[str] = []
     if state.forge is not None:
@@ -83,13 +87,8 @@ async def disable(request: Request) -> dict[str, object]:
 
 @router.post("/api/v1/admin/enable")
 async def enable(request: Request) -> dict[str, object]:
-    state = server(request)
-    body = await parse_body(request, SwitchBody)
-    agent = body.target
-    note_agent(request, agent)
-    if agent is not None:
-        _known_agent(request, agent)
-    state.killswitch.enable(agent)
+    agent = (await _switch_request(request)).target
+    server(request).killswitch.enable(agent)
     return {"status": "enabled", "agent": agent, "scope": "global" if agent is None else "agent"}
 
 
