@@ -43,7 +43,8 @@ step "neam-operator (log: $WORK/operator.log)"
 "$BIN/neam-operator" --namespace "$NS" >"$WORK/operator.log" 2>&1 &
 OPERATOR_PID=$!
 for _ in $(seq 100); do
-  curl -fsS http://127.0.0.1:8081/healthz >/dev/null 2>&1 && break
+  "$BIN/python" -c 'import urllib.request as u; u.urlopen("http://127.0.0.1:8081/healthz", timeout=1)' \
+    2>/dev/null && break
   kill -0 "$OPERATOR_PID" 2>/dev/null || { cat "$WORK/operator.log"; exit 1; }
   sleep 0.2
 done
