@@ -272,9 +272,7 @@ class _Checker:
                     self.check_agent_ref(item, what)
             return
         if kind == "typename":
-            if not isinstance(value, ast.ConfigRef) and not (
-                isinstance(value, ast.ConfigScalar) and isinstance(value.value, str)
-            ):
+            if _name_of(value) is None:
                 self.report(value, "field-type", f"{what} must be {spec.describe()}")
             return
         scalar = value.value if isinstance(value, ast.ConfigScalar) else _NotScalar
@@ -316,11 +314,8 @@ class _Checker:
             self.report(node, "field-range", f"{what} must be at most {hi:g}, got {number}")
 
     def check_agent_ref(self, value: ast.ConfigValue, what: str) -> None:
-        if isinstance(value, ast.ConfigRef):
-            name = value.name
-        elif isinstance(value, ast.ConfigScalar) and isinstance(value.value, str):
-            name = value.value
-        else:
+        name = _name_of(value)
+        if name is None:
             self.report(value, "field-type", f"{what} must name an agent")
             return
         self.check_agent_name(value, name, what)
@@ -334,11 +329,8 @@ class _Checker:
         else:
             items = [value]
         for item in items:
-            if isinstance(item, ast.ConfigRef):
-                name = item.name
-            elif isinstance(item, ast.ConfigScalar) and isinstance(item.value, str):
-                name = item.value
-            else:
+            name = _name_of(item)
+            if name is None:
                 self.report(item, "field-type", f"{what} must name a declaration")
                 continue
             if spec.ref_kinds and not any(name in self.by_kind[k] for k in spec.ref_kinds):
@@ -798,3 +790,12 @@ def _walk_expr(expr: ast.Expr) -> Iterator[ast.Expr]:
 def check(module: ast.Module, filename: str = "<input>") -> list[Diagnostic]:
     """All diagnostics (errors and warnings) for ``module``, sorted by position."""
     return _Checker(module, filename).run()
+
+
+def _name_of(value: ast.ConfigValue) -> str | None:
+    """The name a config value refers to: a bare identifier or a string; None otherwise."""
+    if isinstance(value, ast.ConfigRef):
+        return value.name
+    if isinstance(value, ast.ConfigScalar) and isinstance(value.value, str):
+        return value.value
+    return None
