@@ -2,7 +2,10 @@
 
 ``git`` initialises a repository in the workspace itself when it has none (even
 if the workspace sits inside another repository), stages everything and commits
-(``--allow-empty``, so every iteration has a commit). ``snapshot`` copies the
+(``--allow-empty``, so every iteration has a commit). The workspace is trusted
+explicitly (``safe.directory``): volumes mounted with an ``fsGroup`` have a root
+directory owned by root, not by the runtime's user, and git refuses such
+repositories as "dubious ownership" otherwise. ``snapshot`` copies the
 workspace to ``.neam-forge/snapshots/iter-NNNN``. The runtime's own state
 directory is excluded from both.
 """
@@ -31,8 +34,10 @@ class CheckpointError(RuntimeError):
 
 
 def _git(workspace: Path, *args: str) -> str:
+    # Command-line configuration is "protected", so git honours safe.directory here.
+    trust = ["-c", f"safe.directory={workspace.resolve()}"]
     proc = subprocess.run(
-        ["git", "-C", str(workspace), *_GIT_IDENTITY, *args],
+        ["git", "-C", str(workspace), *_GIT_IDENTITY, *trust, *args],
         capture_output=True,
         text=True,
         check=False,

@@ -12,7 +12,9 @@ iteration.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -70,6 +72,23 @@ def read_plan(path: Path | None) -> list[str]:
             continue
         tasks.append(_BULLET.sub("", line).strip())
     return tasks or [NO_PLAN_TASK]
+
+
+def require_writable(workspace: Path) -> None:
+    """Fail with a clear message when the workspace cannot hold the run's files.
+
+    A volume whose storage ignores ``fsGroup`` (the in-tree hostPath provisioner
+    creates root-owned 0750 directories) is the usual cause inside a pod.
+    """
+    if os.access(workspace, os.W_OK | os.X_OK):
+        return
+    info = workspace.stat()
+    raise ValueError(
+        f"workspace {workspace} is not writable by uid {os.geteuid()} "
+        f"(owner {info.st_uid}:{info.st_gid}, mode {stat.S_IMODE(info.st_mode):04o}); "
+        "if it is a volume, use storage that applies the pod's fsGroup "
+        "(most CSI drivers and local volumes do; hostPath does not)"
+    )
 
 
 def _clip(text: str, limit: int) -> str:
@@ -132,6 +151,7 @@ class ForgeLoop:
     def run(self) -> ForgeResult:
         spec = self.spec
         spec.workspace.mkdir(parents=True, exist_ok=True)
+        require_writable(spec.workspace)
         state = forge_state.load(spec.workspace, spec.agent)
         tasks = read_plan(self.plan_path)
         if state.outcome == "completed" and state.task_index >= len(tasks):

@@ -16,7 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="neam-api",
         description="HTTP server for Neam claw, forge and plain agents.",
         epilog="Auth: NEAM_API_KEY (comma-separated keys allowed) and NEAM_ADMIN_KEY. "
-        "Directories: NEAM_SESSIONS_DIR, NEAM_WORKSPACE_DIR.",
+        "Directories: NEAM_SESSIONS_DIR, NEAM_WORKSPACE_DIR. Bind address: NEAM_API_HOST.",
     )
     p.add_argument(
         "--program", type=Path, metavar="FILE", help=".neam or .neamb file declaring the agents"
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--bytecode", type=Path, metavar="DIR", help="directory holding pre-compiled .neamb files"
     )
-    p.add_argument("--host", default="0.0.0.0", help="interface to bind (default 0.0.0.0)")
+    p.add_argument("--host", help="interface to bind (default: $NEAM_API_HOST, else 0.0.0.0)")
     p.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
     p.add_argument(
         "--workers", type=int, default=4, help="worker threads for runtime calls (default 4)"
@@ -102,7 +102,7 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str]) -> Setting
     return Settings(
         program=args.program,
         bytecode_dir=args.bytecode,
-        host=args.host,
+        host=args.host or env.get("NEAM_API_HOST") or "0.0.0.0",
         port=args.port,
         workers=args.workers,
         timeout_ms=args.timeout,

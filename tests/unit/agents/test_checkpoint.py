@@ -1,3 +1,4 @@
+import os
 import subprocess
 
 import pytest
@@ -53,3 +54,25 @@ def test_commit_message_survives_control_characters(tmp_path):
     checkpoint("git", tmp_path, 7, "bad\x00task\x1b[31m\ttab")
     log = _git(tmp_path, "log", "--format=%s").strip()
     assert log == "neam-forge: iteration 7: bad task [31m tab"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the workspace another owner")
+def test_git_checkpoint_trusts_a_workspace_owned_by_another_user(tmp_path):
+    # An fsGroup volume: its root directory belongs to root (here: uid 4321), not to
+    # the runtime's user, which git refuses as "dubious ownership" unless trusted.
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    os.chown(ws, 4321, 4321)
+    (ws / "main.py").write_text("print(1)\n")
+    subprocess.run(["git", "-C", str(ws), "init", "-q"], check=True)
+    refused = subprocess.run(["git", "-C", str(ws), "status"], capture_output=True, text=True)
+    assert "dubious ownership" in refused.stderr
+    checkpoint("git", ws, 1, "Write main.py")
+    checkpoint("git", ws, 2, "Again")
+    log = subprocess.run(
+        ["git", "-C", str(ws), "-c", f"safe.directory={ws}", "log", "--format=%s"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert log == ["neam-forge: iteration 2: Again", "neam-forge: iteration 1: Write main.py"]

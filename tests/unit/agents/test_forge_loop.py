@@ -4,9 +4,15 @@ OpenAI-compatible stub over HTTP, real files and real git."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import tempfile
 import threading
 from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from neam.agents.forge import require_writable
 
 FORGE = """
 skill write_file {
@@ -274,3 +280,41 @@ def test_verify_without_parameters_is_called_without_ctx(make_runtime, stub):
         forge_source("return true;", "none").replace("fun verify_fn(ctx)", "fun verify_fn()")
     )
     assert rt.run_forge("builder").outcome == "completed"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run as another user")
+def test_unwritable_workspace_is_a_clear_error():
+    # What a hostPath-provisioned volume looks like to the pod's user: root-owned, 0750
+    # (in a directory the user may enter: pytest's tmp_path is private to root).
+    with tempfile.TemporaryDirectory() as top:
+        os.chmod(top, 0o755)
+        ws = Path(top) / "ws"
+        ws.mkdir(mode=0o750)
+        message = _require_writable_as(4321, ws)
+    assert message == (
+        f"workspace {ws} is not writable by uid 4321 (owner 0:0, mode 0750); if it is a "
+        "volume, use storage that applies the pod's fsGroup (most CSI drivers and local "
+        "volumes do; hostPath does not)"
+    )
+
+
+def _require_writable_as(uid: int, ws: Path) -> str:
+    """What ``require_writable(ws)`` says in a child process running as ``uid``."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child drops to an unprivileged uid, like the forge pod
+        os.close(read)
+        try:
+            os.setgid(uid)
+            os.setuid(uid)
+            require_writable(ws)
+            os.write(write, b"writable")
+        except Exception as exc:
+            os.write(write, str(exc).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        message = pipe.read()
+    os.waitpid(pid, 0)
+    return message

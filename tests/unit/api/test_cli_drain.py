@@ -51,6 +51,15 @@ def test_flags_of_chapter_28_5(tmp_path) -> None:
     assert defaults.dev_mode
 
 
+def test_bind_address_from_the_environment() -> None:
+    # A platform can keep every server on loopback without touching command lines.
+    env = {"NEAM_API_HOST": "127.0.0.1"}
+    from_env = settings_from_args(build_parser().parse_args(["--program", "x.neam"]), env)
+    assert from_env.host == "127.0.0.1"
+    flag = build_parser().parse_args(["--program", "x.neam", "--host", "::1"])
+    assert settings_from_args(flag, env).host == "::1"
+
+
 @pytest.mark.parametrize(
     "argv",
     [[], ["--program", "x.neam", "--audit-sink", "file"], ["--program", "x", "--workers", "0"]],
