@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Build the local control plane from published Go modules into a cache outside
 # the repository:
-#   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl  (k8s.io/kubernetes)
-#   etcd                                                              (go.etcd.io/etcd/server/v3)
-#   kwok, kwokctl                                                     (sigs.k8s.io/kwok)
+#   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl,
+#   kubelet                                    (k8s.io/kubernetes)
+#   etcd                                       (go.etcd.io/etcd/server/v3)
+#   kwok, kwokctl                              (sigs.k8s.io/kwok)
+#   containerd, containerd-shim-runc-v2, ctr   (github.com/containerd/containerd/v2)
+#   pause                                      (hack/e2e/pause/main.go)
+# The last two and kubelet run the e2e tier's real node (hack/e2e.sh).
 #
 # Idempotent and keyed by version: a binary that already exists in
 # $NEAM_CACHE_DIR/bin/<component>-<version>/ is reused, only missing ones are
@@ -15,10 +19,12 @@
 #   KUBE_VERSION     k8s.io/kubernetes release     (default below)
 #   ETCD_VERSION     etcd release                  (default below)
 #   KWOK_VERSION     sigs.k8s.io/kwok release      (default below)
+#   CONTAINERD_VERSION  containerd 2.x release     (default below)
 #   NEAM_GO          go binary to use               (default: go on PATH)
 #
-# With --print-dirs it only prints KUBE_BIN_DIR=..., ETCD_BIN_DIR=... and
-# KWOK_BIN_DIR=... (shell-quoted) for the pinned versions and exits.
+# With --print-dirs it only prints KUBE_BIN_DIR=..., ETCD_BIN_DIR=...,
+# KWOK_BIN_DIR=..., CONTAINERD_BIN_DIR=... and PAUSE_BIN_DIR=... (shell-quoted)
+# for the pinned versions and exits.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,8 +32,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "${HERE}/kwok/versions.sh"
 
 if [[ "${1:-}" == "--print-dirs" ]]; then
-  printf 'KUBE_BIN_DIR=%q\nETCD_BIN_DIR=%q\nKWOK_BIN_DIR=%q\n' \
-    "${KUBE_BIN_DIR}" "${ETCD_BIN_DIR}" "${KWOK_BIN_DIR}"
+  printf 'KUBE_BIN_DIR=%q\nETCD_BIN_DIR=%q\nKWOK_BIN_DIR=%q\nCONTAINERD_BIN_DIR=%q\nPAUSE_BIN_DIR=%q\n' \
+    "${KUBE_BIN_DIR}" "${ETCD_BIN_DIR}" "${KWOK_BIN_DIR}" "${CONTAINERD_BIN_DIR}" "${PAUSE_BIN_DIR}"
   exit 0
 fi
 
@@ -36,7 +42,8 @@ export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 export GOMODCACHE="${NEAM_CACHE_DIR}/go/mod"
 export GOCACHE="${NEAM_CACHE_DIR}/go/build"
 export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
-mkdir -p "${GOMODCACHE}" "${GOCACHE}" "${KUBE_BIN_DIR}" "${ETCD_BIN_DIR}" "${KWOK_BIN_DIR}"
+mkdir -p "${GOMODCACHE}" "${GOCACHE}" "${KUBE_BIN_DIR}" "${ETCD_BIN_DIR}" "${KWOK_BIN_DIR}" \
+  "${CONTAINERD_BIN_DIR}" "${PAUSE_BIN_DIR}"
 
 log() { printf '[cluster-binaries] %s\n' "$*" >&2; }
 
@@ -63,9 +70,21 @@ new_module() {
   printf 'module %s\n\ngo %s\n' "$2" "$("${GO}" env GOVERSION | sed 's/^go//')" >"$1/go.mod"
 }
 
+# tools_file DIR PACKAGE...: a tools.go importing the packages to build, so that
+# `go mod tidy` records every module they need.
+tools_file() {
+  local dir="$1"
+  shift
+  {
+    printf 'package tools\n\nimport (\n'
+    printf '\t_ "%s"\n' "$@"
+    printf ')\n'
+  } >"${dir}/tools.go"
+}
+
 build_kubernetes() {
   local want
-  mapfile -t want < <(missing "${KUBE_BIN_DIR}" kube-apiserver kube-controller-manager kube-scheduler kubectl)
+  mapfile -t want < <(missing "${KUBE_BIN_DIR}" kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet)
   if ((${#want[@]} == 0)); then
     log "kubernetes ${KUBE_VERSION}: cached in ${KUBE_BIN_DIR}"
     return
@@ -82,7 +101,6 @@ build_kubernetes() {
     printf '\nrequire k8s.io/kubernetes %s\n\n' "${KUBE_VERSION}"
     awk -v v="${staging_version}" '$2 == "=>" && $3 ~ /^\.\/staging\// { printf "replace %s => %s %s\n", $1, $1, v }' "${gomod}"
   } >>"${work}/go.mod"
-  printf 'package tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' >"${work}/tools.go"
 
   local build_date major minor pkg ldflags=(-s -w)
   build_date="$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "${gomod%.mod}.info")"
@@ -99,6 +117,7 @@ build_kubernetes() {
   done
   local pkgs=() name
   for name in "${want[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/${name}"); done
+  tools_file "${work}" "${pkgs[@]}"
   (
     cd "${work}"
     "${GO}" mod tidy
@@ -118,7 +137,7 @@ build_etcd() {
   local work="${NEAM_CACHE_DIR}/work/etcd-${ETCD_VERSION}"
   new_module "${work}" neam.local/etcdbuild
   printf '\nrequire go.etcd.io/etcd/server/v3 %s\n' "${ETCD_VERSION}" >>"${work}/go.mod"
-  printf 'package tools\n\nimport _ "go.etcd.io/etcd/server/v3/etcdmain"\n' >"${work}/tools.go"
+  tools_file "${work}" go.etcd.io/etcd/server/v3/etcdmain
   (
     cd "${work}"
     "${GO}" mod tidy
@@ -141,6 +160,45 @@ build_kwok() {
     -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" "${pkgs[@]}"
 }
 
+build_containerd() {
+  local want
+  mapfile -t want < <(missing "${CONTAINERD_BIN_DIR}" containerd containerd-shim-runc-v2 ctr)
+  if ((${#want[@]} == 0)); then
+    log "containerd ${CONTAINERD_VERSION}: cached in ${CONTAINERD_BIN_DIR}"
+    return
+  fi
+  log "containerd ${CONTAINERD_VERSION}: building ${want[*]}"
+  local work="${NEAM_CACHE_DIR}/work/containerd-${CONTAINERD_VERSION}"
+  local module=github.com/containerd/containerd/v2
+  new_module "${work}" neam.local/containerdbuild
+  printf '\nrequire %s %s\n' "${module}" "${CONTAINERD_VERSION}" >>"${work}/go.mod"
+  local pkgs=() name
+  for name in "${want[@]}"; do pkgs+=("${module}/cmd/${name}"); done
+  tools_file "${work}" "${pkgs[@]}"
+  (
+    cd "${work}"
+    "${GO}" mod tidy
+    local out="${work}/out"
+    mkdir -p "${out}"
+    # Static binaries without the storage drivers the e2e node does not use.
+    timed "${GO}" build -trimpath -tags "no_btrfs no_zfs no_devmapper" \
+      -ldflags "-s -w -X ${module}/version.Version=${CONTAINERD_VERSION}" -o "${out}/" "${pkgs[@]}"
+    for name in "${want[@]}"; do mv -f "${out}/${name}" "${CONTAINERD_BIN_DIR}/${name}"; done
+  )
+}
+
+build_pause() {
+  if [[ -z "$(missing "${PAUSE_BIN_DIR}" pause)" ]]; then
+    log "pause: cached in ${PAUSE_BIN_DIR}"
+    return
+  fi
+  log "pause: building from ${PAUSE_SOURCE}"
+  local work="${NEAM_CACHE_DIR}/work/pause"
+  new_module "${work}" neam.local/pause
+  cp "${PAUSE_SOURCE}" "${work}/main.go"
+  (cd "${work}" && timed "${GO}" build -trimpath -ldflags "-s -w" -o "${PAUSE_BIN_DIR}/pause" .)
+}
+
 if ! command -v "${GO}" >/dev/null; then
   log "error: Go toolchain '${GO}' not found; install Go >= 1.26 or set NEAM_GO"
   exit 1
@@ -156,4 +214,6 @@ total_start=${SECONDS}
 build_kwok
 build_etcd
 build_kubernetes
+build_containerd
+build_pause
 log "all binaries ready in $((SECONDS - total_start))s"

@@ -6,7 +6,13 @@
 : "${KUBE_VERSION:=v1.36.3}"
 : "${ETCD_VERSION:=v3.6.16}"
 : "${KWOK_VERSION:=v0.8.0}"
+# The e2e node (real pods): containerd 2.x with its runc shim, from Go modules.
+: "${CONTAINERD_VERSION:=v2.3.7}"
 KUBE_BIN_DIR="${NEAM_CACHE_DIR}/bin/kubernetes-${KUBE_VERSION}"
 ETCD_BIN_DIR="${NEAM_CACHE_DIR}/bin/etcd-${ETCD_VERSION}"
 KWOK_BIN_DIR="${NEAM_CACHE_DIR}/bin/kwok-${KWOK_VERSION}"
-export NEAM_CACHE_DIR KUBE_VERSION ETCD_VERSION KWOK_VERSION
+CONTAINERD_BIN_DIR="${NEAM_CACHE_DIR}/bin/containerd-${CONTAINERD_VERSION}"
+# The pause binary is keyed by the hash of its source (hack/e2e/pause/main.go).
+PAUSE_SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/e2e/pause/main.go"
+PAUSE_BIN_DIR="${NEAM_CACHE_DIR}/bin/pause-$(sha256sum "${PAUSE_SOURCE}" | cut -c1-12)"
+export NEAM_CACHE_DIR KUBE_VERSION ETCD_VERSION KWOK_VERSION CONTAINERD_VERSION
