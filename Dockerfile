@@ -1,20 +1,34 @@
 # One image for the Neam runtime CLIs (neamc, neam, neam-forge, neam-api) and the
 # operator (neam-operator). Runs as the non-root user 10001; the root filesystem can
 # be read-only (write to /tmp, the workspace and session volumes only).
-FROM python:3.11-slim AS build
+#
+# BASE_IMAGE: any Debian-based image with Python >= 3.11 and `python` on PATH.
+# `make image` passes a base built locally with debootstrap (hack/image.sh), for
+# machines without access to a registry.
+ARG BASE_IMAGE=python:3.11-slim
+
+FROM ${BASE_IMAGE} AS build
 WORKDIR /src
+# Dependencies first, in their own layer: a source change rebuilds only the last step.
 COPY pyproject.toml README.md ./
-COPY runtime ./runtime
-COPY operator ./operator
 RUN python -m venv /opt/neam \
  && /opt/neam/bin/pip install --no-cache-dir --upgrade pip \
- && /opt/neam/bin/pip install --no-cache-dir .
+ && python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"], sep="\n")' >requirements.txt \
+ && /opt/neam/bin/pip install --no-cache-dir -r requirements.txt
+COPY runtime ./runtime
+COPY operator ./operator
+RUN /opt/neam/bin/pip install --no-cache-dir --no-deps .
 
-FROM python:3.11-slim
+FROM ${BASE_IMAGE}
 # git: forge agents with checkpoint "git" commit the workspace after every iteration.
+# Workspaces are volumes whose root directory belongs to root (the kubelet applies
+# fsGroup 10001 to it), so git would refuse them as "dubious ownership": trust the
+# workspace mount point for every git command run in the image (neam-forge itself
+# also trusts whatever workspace it is given).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
+ && git config --system --add safe.directory /workspace \
  && groupadd --gid 10001 neam \
  && useradd --uid 10001 --gid 10001 --home-dir /home/neam --create-home --shell /usr/sbin/nologin neam
 COPY --from=build /opt/neam /opt/neam
