@@ -89,8 +89,10 @@ def job_phase(
         message = term.message or failed.get("message") or "the forge Job failed"
         return "Failed", reason, message, outcome
     active = int(status.get("active") or 0)
+    # Pods being deleted (stop, a deleted pod) still finish their current iteration.
+    terminating = int(status.get("terminating") or 0)
     if (job.get("spec") or {}).get("suspend"):
-        if active == 0:
+        if active == 0 and terminating == 0:
             outcome = term.outcome or "aborted"
             return "Stopped", "Stopped", term.message or "stopped by spec.stop", outcome
         return "Running", "Stopping", "stopping after the current iteration", "running"

@@ -97,6 +97,7 @@ def test_children_and_their_specs(kube: ClusterHandle, ns: str) -> None:
     assert c["command"][5:] == [
         "--workspace",
         "/workspace",
+        "--verbose",
         "--max-iterations",
         "3",
         "--max-cost",
@@ -327,7 +328,6 @@ def test_readme_example_pair(kube: ClusterHandle, ns: str) -> None:
     )
     assert (st["agent"], st["maxIterations"]) == ("hello_builder", 3)
     (c,) = get_json(kube, "job", "hello-forge", "-n", ns)["spec"]["template"]["spec"]["containers"]
-    env = {e["name"]: e for e in c["env"]}
-    assert env["OPENAI_API_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "llm-keys"
+    assert c["envFrom"] == [{"secretRef": {"name": "llm-provider"}}]
     row = kube.kubectl("get", "forgeruns", "-n", ns).stdout.splitlines()[1].split()
     assert row[:2] == ["hello", "hello_builder"]

@@ -152,6 +152,8 @@ def forge_command(agent: str, spec: ForgeRunSpec) -> list[str]:
         agent,
         "--workspace",
         WORKSPACE,
+        # Progress lines on stderr: what `kubectl logs` shows (stdout has the outcome).
+        "--verbose",
     ]
     if spec.max_iterations is not None:
         cmd += ["--max-iterations", str(spec.max_iterations)]
@@ -204,6 +206,9 @@ def job(
             spec.backoff_limit if spec.backoff_limit is not None else settings.backoff_limit
         ),
         "suspend": bool(spec.stop),
+        # A replacement pod (after a deleted or failed one) starts only once the old
+        # one has terminated: two pods never work in the same workspace at once.
+        "podReplacementPolicy": "Failed",
         "template": {
             "metadata": {"labels": dict(meta["labels"])},
             "spec": {

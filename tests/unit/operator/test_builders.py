@@ -66,6 +66,7 @@ def test_job_command_and_overrides() -> None:
         "builder",
         "--workspace",
         "/workspace",
+        "--verbose",
         "--max-iterations",
         "7",
         "--max-cost",
@@ -97,6 +98,7 @@ def test_job_spec_fields() -> None:
     assert job["spec"]["activeDeadlineSeconds"] == 600
     assert job["spec"]["backoffLimit"] == 0
     assert job["spec"]["suspend"] is False
+    assert job["spec"]["podReplacementPolicy"] == "Failed"
     pod = job["spec"]["template"]["spec"]
     (c,) = pod["containers"]
     assert c["image"] == "my/neam:1"

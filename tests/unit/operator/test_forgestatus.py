@@ -104,6 +104,9 @@ def test_stop_goes_through_stopping_to_stopped() -> None:
     stopping = fs.observe(_launched(), 2, _job(suspend=True, active=1), None, NOW)
     assert stopping["phase"] == "Running"
     assert find(stopping["conditions"], "Succeeded")["reason"] == "Stopping"
+    # The Job no longer counts the pod as active while it finishes its iteration.
+    finishing = fs.observe(_launched(), 2, _job(suspend=True, terminating=1), None, NOW)
+    assert finishing["phase"] == "Running" and "completionTime" not in finishing
     stopped = fs.observe(_launched(), 2, _job(suspend=True), None, NOW)
     assert stopped["phase"] == "Stopped" and stopped["outcome"] == "aborted"
     assert _cond(stopped, "Succeeded") == "False"
