@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 # Cluster binaries and state live outside the repository.
 export NEAM_CACHE_DIR ?= $(HOME)/.cache/neam-operator
 
-.PHONY: help install demo test test-unit test-cluster lint fmt bench crds \
-        cluster-binaries cluster-up cluster-down cluster-env clean
+.PHONY: help install demo test test-unit test-cluster test-e2e lint fmt bench crds \
+        cluster-binaries cluster-up cluster-down cluster-env image \
+        e2e-deps e2e-up e2e-down e2e-env clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -26,14 +27,27 @@ install: $(VENV)/.installed ## create .venv and install the project with dev too
 demo: install ## the main job: check, compile and run the example programs
 	bash hack/demo.sh
 
-test: install cluster-binaries ## all test tiers that run on this machine (unit + cluster)
+test: install cluster-binaries ## all test tiers: unit, cluster, e2e (e2e: root on Linux only)
 	$(BIN)/pytest -q tests/unit tests/cluster
+	$(MAKE) --no-print-directory test-e2e
 
 test-unit: install ## unit tier only (no cluster)
 	$(BIN)/pytest -q tests/unit
 
 test-cluster: install cluster-binaries ## cluster tier only (real control plane)
 	$(BIN)/pytest -q tests/cluster
+
+# The e2e tier changes the host (kubelet, containerd, mounts, cgroups): it runs as
+# root on Linux and is skipped elsewhere, unless NEAM_E2E_REQUIRED=1 (CI) makes
+# that a failure.
+test-e2e: install ## e2e tier only: real pods on a real kubelet (tests/e2e)
+	@if why="$$(bash hack/e2e.sh preflight)"; then \
+	  $(MAKE) --no-print-directory cluster-binaries e2e-deps image && $(BIN)/pytest -q tests/e2e; \
+	elif [ -n "$$NEAM_E2E_REQUIRED" ]; then \
+	  echo "e2e tier cannot run: $$why (NEAM_E2E_REQUIRED is set)" >&2; exit 1; \
+	else \
+	  echo "e2e tier skipped: $$why"; \
+	fi
 
 lint: install ## ruff check + format check
 	$(BIN)/ruff check .
@@ -60,6 +74,21 @@ cluster-down: ## stop and delete the local control plane
 
 cluster-env: ## print export lines for KUBECONFIG and PATH (eval "$$(make -s cluster-env)")
 	@bash hack/cluster.sh env
+
+image: ## build the image neam-operator:dev with Docker (base made with debootstrap)
+	bash hack/image.sh
+
+e2e-deps: ## install the Debian packages the e2e cluster needs (root)
+	bash hack/e2e.sh deps
+
+e2e-up: install cluster-binaries e2e-deps image ## start the e2e cluster (real node) with the operator in it
+	bash hack/e2e.sh up
+
+e2e-down: ## stop the e2e cluster and restore the host
+	bash hack/e2e.sh down
+
+e2e-env: ## print export lines for the e2e cluster (eval "$$(make -s e2e-env)")
+	@bash hack/e2e.sh env
 
 clean: ## remove build artefacts (not the cluster cache)
 	rm -rf build dist .pytest_cache .ruff_cache .hypothesis

@@ -9,6 +9,9 @@
 #   NEAM_CACHE_DIR      cache root holding the binaries (hack/cluster-binaries.sh)
 #   NEAM_CLUSTER_NAME   cluster name (default neam-dev); each name is its own
 #                       set of processes, ports and state directory
+#   NEAM_CLUSTER_FAKE_NODE
+#                       1 (default): add the KWOK fake node and the hostPath
+#                       StorageClass; 0: neither (hack/e2e.sh adds a real node)
 #
 # Binaries, kubeconfig and state all live under $NEAM_CACHE_DIR; this script
 # never touches ~/.kube (kwokctl gets --kubeconfig "", kubectl --kubeconfig and
@@ -29,6 +32,7 @@ KUBECTL="${KUBE_BIN_DIR}/kubectl"
 # kubectl's discovery/HTTP cache, instead of ~/.kube/cache.
 export KUBECACHEDIR="${NEAM_CACHE_DIR}/kubectl-cache"
 NODE_NAME=kwok-node-0
+FAKE_NODE="${NEAM_CLUSTER_FAKE_NODE:-1}"
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 die() {
@@ -66,6 +70,7 @@ render_config() {
     -e "s|@ETCD_BIN_DIR@|${ETCD_BIN_DIR}|g" \
     -e "s|@KWOK_BIN_DIR@|${KWOK_BIN_DIR}|g" \
     -e "s|@STATE_DIR@|${KWOK_WORKDIR}|g" \
+    -e "s|@CLUSTER_DIR@|${CLUSTER_DIR}|g" \
     "${HERE}/kwok/kwokctl.yaml.in" >"${CONFIG_PATH}"
 }
 
@@ -88,8 +93,10 @@ cmd_up() {
     kwokctl_delete >/dev/null 2>&1 || true
     exit 1
   fi
-  kubectl_ apply -f "${HERE}/kwok/node.yaml" -f "${HERE}/kwok/storageclass.yaml" >/dev/null
-  kubectl_ wait --for=condition=Ready "node/${NODE_NAME}" --timeout=120s >/dev/null
+  if [[ "${FAKE_NODE}" == 1 ]]; then
+    kubectl_ apply -f "${HERE}/kwok/node.yaml" -f "${HERE}/kwok/storageclass.yaml" >/dev/null
+    kubectl_ wait --for=condition=Ready "node/${NODE_NAME}" --timeout=120s >/dev/null
+  fi
   # Pods can only be admitted once the controller-manager created the
   # namespace's default ServiceAccount.
   local i

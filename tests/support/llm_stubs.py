@@ -13,7 +13,9 @@ Replies come from a queue (:meth:`LLMStub.reply`, :meth:`LLMStub.fail`,
 :meth:`LLMStub.enqueue`); when it is empty the stub sends its ``default`` reply,
 or else echoes the last user message (``echo: <text>``). Every request is
 recorded with its headers and JSON body (:attr:`LLMStub.requests`). Zero
-latency unless a reply asks for a delay.
+latency unless a reply asks for a delay, or names a ``gate``: then it is held
+until the test calls :meth:`LLMStub.release` with that name, so a test can act
+while a client is inside a given call.
 
 Control endpoints, for a stub running as its own process:
 ``POST /_stub/replies`` (a JSON list of reply objects), ``GET /_stub/requests``,
@@ -47,6 +49,8 @@ KINDS = ("openai", "anthropic", "ollama")
 FAST_RETRY_ENV = {"NEAM_LLM_BACKOFF_BASE": "0", "NEAM_LLM_MAX_RETRIES": "3"}
 AUTO = "auto"
 _CONTROL = "/_stub/"
+# A gated reply is released by the test, or by this bound on a hung test.
+GATE_TIMEOUT = 300.0
 
 
 @dataclass
@@ -69,6 +73,7 @@ class StubReply:
     body: Any = None
     model: str | None = None
     delay: float = 0.0
+    gate: str | None = None
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any] | str) -> StubReply:
@@ -174,6 +179,7 @@ class LLMStub:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._counter = 0
+        self._gates: dict[str, threading.Event] = {}
 
     # lifecycle -----------------------------------------------------------
     def start(self) -> LLMStub:
@@ -187,6 +193,9 @@ class LLMStub:
     def stop(self) -> None:
         if self._server is None:
             return
+        with self._lock:
+            for gate in self._gates.values():
+                gate.set()
         self._server.shutdown()
         self._server.server_close()
         with self._lock:
@@ -246,6 +255,15 @@ class LLMStub:
     def fail(self, status: int, *, retry_after: float | None = None, message: str = "") -> None:
         """Queues an error response (401, 404, 429, 500, ...)."""
         self.enqueue(StubReply(status=status, retry_after=retry_after, message=message))
+
+    def gate(self, name: str) -> threading.Event:
+        """The event a reply with ``gate=name`` waits for."""
+        with self._lock:
+            return self._gates.setdefault(name, threading.Event())
+
+    def release(self, name: str) -> None:
+        """Let the replies held at gate ``name`` (and later ones) be sent."""
+        self.gate(name).set()
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -476,6 +494,8 @@ def _handler_for(stub: LLMStub) -> type[BaseHTTPRequestHandler]:
                 self._answer(body, *stub._next(body))
 
         def _answer(self, request: dict[str, Any], reply: StubReply, n: int) -> None:
+            if reply.gate is not None:
+                stub.gate(reply.gate).wait(GATE_TIMEOUT)
             if reply.delay:
                 time.sleep(reply.delay)
             headers = dict(reply.headers)

@@ -209,10 +209,13 @@ def new_name(prefix: str) -> str:
 
 
 @contextmanager
-def scratch_namespace(kube: ClusterHandle, prefix: str) -> Iterator[str]:
-    """A new namespace ``<prefix>-<random>``, deleted (without waiting) afterwards."""
+def scratch_namespace(kube: ClusterHandle, prefix: str, **labels: str) -> Iterator[str]:
+    """A new namespace ``<prefix>-<random>`` with ``labels``, deleted (without
+    waiting) afterwards."""
     name = f"{prefix}-{secrets.token_hex(4)}"
     kube.kubectl("create", "namespace", name)
+    if labels:
+        kube.kubectl("label", "namespace", name, *(f"{k}={v}" for k, v in labels.items()))
     try:
         yield name
     finally:
