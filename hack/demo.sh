@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The main job (`make demo`):
 #   1. the language: check, compile and run the example programs (hack/demo-language.sh);
-#   2. a forge loop offline: neam-forge with the scripted provider writes files and
-#      commits each iteration to git;
-#   3. the operator on a local control plane: build/start the KWOK cluster, install
-#      the CRDs, run neam-operator, apply a ConfigMap + ForgeRun pair and a broken
-#      ForgeRun, and show what `kubectl get forgeruns` reports.
-# The cluster is left running for exploration; `make cluster-down` removes it.
+#   2. a forge loop without Kubernetes: neam-forge with the scripted provider writes
+#      files and commits each iteration to git;
+#   3. the operator on real pods: the e2e cluster (hack/e2e.sh: a local control plane,
+#      a real kubelet and containerd, the operator running in it from the dev overlay)
+#      runs examples/k8s/ (a ConfigMap + ForgeRun pair) and a ForgeRun that does not
+#      compile; `kubectl get forgeruns` shows the real iteration count and cost, and
+#      the demo shows the files and git history the agent left on its volume.
+# The LLM of step 3 is the project's OpenAI-compatible stub on 127.0.0.1
+# (tests/support/llm_stubs.py), answering from hack/demo/hello.replies.yaml: no key,
+# no network. The cluster keeps running afterwards; `make e2e-down` removes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,9 +22,11 @@ bash hack/demo-language.sh
 
 step "neam-forge: the offline example forge agent (scripted provider, git checkpoints)"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/neam-forge-demo.XXXXXX")"
-OPERATOR_PID=""
+STUB_PID=""
 cleanup() {
-  [[ -n "$OPERATOR_PID" ]] && kill "$OPERATOR_PID" 2>/dev/null && wait "$OPERATOR_PID" 2>/dev/null
+  if [[ -n "$STUB_PID" ]]; then
+    kill "$STUB_PID" 2>/dev/null && wait "$STUB_PID" 2>/dev/null
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -28,31 +34,46 @@ trap cleanup EXIT
 echo "--- files the agent wrote:"
 (cd "$WORK/ws" && ls && git log --oneline)
 
-step "control plane: build the binaries if missing (first run: ~10 min), start the cluster"
+if why="$(bash hack/e2e.sh preflight)"; then :; else
+  echo
+  echo "Step 3 runs pods on a real kubelet and needs root on Linux: $why."
+  echo "Run 'sudo make demo' (or 'make cluster-up' for a control plane without real pods)."
+  exit 1
+fi
+
+step "build what the e2e cluster runs (first time: ~20 min; cached in ${NEAM_CACHE_DIR:-~/.cache/neam-operator})"
+bash hack/e2e.sh deps
 bash hack/cluster-binaries.sh
-bash hack/cluster.sh up
-eval "$(bash hack/cluster.sh env)"
-echo "KUBECONFIG=$KUBECONFIG"
-kubectl version 2>/dev/null | grep -i "^server version" || true
+bash hack/image.sh
 
-step "kubectl apply -f crds/"
-kubectl apply -f crds/
-kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
+step "the e2e cluster: control plane, real kubelet + containerd, the operator in it"
+bash hack/e2e.sh up
+eval "$(bash hack/e2e.sh env)"
+kubectl get nodes -o wide
+kubectl -n neam-system get deployment,pods
 
-step "neam-operator (log: $WORK/operator.log)"
-"$BIN/neam-operator" --namespace "$NS" >"$WORK/operator.log" 2>&1 &
-OPERATOR_PID=$!
+step "a stand-in LLM on 127.0.0.1 (OpenAI-compatible; pods share the host network)"
+KEY="sk-demo-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+"$BIN/python" -m tests.support.llm_stubs --port 0 --kind openai --api-key "$KEY" \
+  --replies hack/demo/hello.replies.yaml >"$WORK/llm.log" 2>&1 &
+STUB_PID=$!
 for _ in $(seq 100); do
-  "$BIN/python" -c 'import urllib.request as u; u.urlopen("http://127.0.0.1:8081/healthz", timeout=1)' \
-    2>/dev/null && break
-  kill -0 "$OPERATOR_PID" 2>/dev/null || { cat "$WORK/operator.log"; exit 1; }
-  sleep 0.2
+  URL="$(sed -n 's/^llm stub (openai) listening on //p' "$WORK/llm.log")"
+  [[ -n "$URL" ]] && break
+  kill -0 "$STUB_PID" 2>/dev/null || { cat "$WORK/llm.log"; exit 1; }
+  sleep 0.1
 done
-echo "operator is live (GET http://127.0.0.1:8081/healthz)"
+echo "listening on $URL"
+
+step "namespace $NS (labelled so the test cluster runs its pods on the real node)"
+kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f -
+kubectl label --overwrite namespace "$NS" neam.dev/e2e-real-pods=true
+kubectl -n "$NS" delete forgerun hello broken --ignore-not-found --wait=true >/dev/null
+kubectl -n "$NS" create secret generic llm-provider --from-literal=OPENAI_API_KEY="$KEY" \
+  --from-literal=OPENAI_BASE_URL="$URL" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+echo "secret/llm-provider holds OPENAI_API_KEY and OPENAI_BASE_URL (the pod gets them as env)"
 
 step "kubectl apply -n $NS -f examples/k8s/  (ConfigMap hello-forge-source + ForgeRun hello)"
-kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f -
-kubectl -n "$NS" delete forgerun hello broken --ignore-not-found --wait=true >/dev/null
 kubectl -n "$NS" apply -f examples/k8s/
 
 step "a ForgeRun whose program does not compile"
@@ -71,8 +92,8 @@ spec:
       }
 YAML
 
-step "kubectl wait --for=condition=Succeeded forgerun/hello"
-kubectl -n "$NS" wait --for=condition=Succeeded forgerun/hello --timeout=120s
+step "kubectl wait --for=condition=Succeeded forgerun/hello  (the forge loop runs in a pod)"
+kubectl -n "$NS" wait --for=condition=Succeeded forgerun/hello --timeout=180s
 kubectl -n "$NS" wait --for=jsonpath='{.status.phase}'=Failed forgerun/broken --timeout=60s
 
 step "kubectl get forgeruns"
@@ -81,15 +102,26 @@ echo
 echo "--- why 'broken' failed (condition Compiled):"
 kubectl -n "$NS" get forgerun broken \
   -o jsonpath='{range .status.conditions[?(@.type=="Compiled")]}{.reason}: {.message}{"\n"}{end}'
-echo "--- children of 'hello' (owned, deterministic names):"
-kubectl -n "$NS" get configmap,pvc,serviceaccount,role,rolebinding,job \
-  -l neam.dev/forgerun=hello 2>/dev/null || kubectl -n "$NS" get job,pvc,configmap
+echo "--- events of 'hello':"
+RUN_UID="$(kubectl -n "$NS" get forgerun hello -o jsonpath='{.metadata.uid}')"
+kubectl -n "$NS" get events --field-selector "involvedObject.uid=$RUN_UID" \
+  --sort-by=.metadata.creationTimestamp -o custom-columns=REASON:.reason,MESSAGE:.message
+echo "--- the forge pod's log:"
+kubectl -n "$NS" logs job/hello-forge
+
+step "the workspace volume: what the agent wrote, one git commit per iteration"
+CLAIM="$(kubectl -n "$NS" get forgerun hello -o jsonpath='{.status.children.workspace}')"
+VOLUME="$(kubectl -n "$NS" get pvc "$CLAIM" -o jsonpath='{.spec.volumeName}')"
+DIR="$(kubectl get pv "$VOLUME" -o jsonpath='{.spec.local.path}')"
+echo "PVC $CLAIM -> PV $VOLUME -> $DIR (a local volume of the node)"
+ls -ln "$DIR"
+echo "--- hello.txt:"
+cat "$DIR/hello.txt"
+git -c safe.directory="$DIR" -C "$DIR" log --format='%h %s'
 
 cat <<MSG
 
-On this local cluster pods do not execute (KWOK fakes the node), so 'hello'
-completes without running its loop; step 2 showed the loop that its pod runs.
-The cluster is still up. Explore it with:
-  eval "\$(make -s cluster-env)"; kubectl -n $NS get forgeruns
-Remove it with: make cluster-down
+The e2e cluster is still up. Explore it with:
+  eval "\$(make -s e2e-env)"; kubectl -n $NS get forgeruns,jobs,pods,pvc
+Remove it (and everything it changed on this machine) with: make e2e-down
 MSG
