@@ -42,6 +42,8 @@ class Settings:
     confirm_timeout_seconds: float = 300.0
     api_keys: tuple[str, ...] = ()
     admin_keys: tuple[str, ...] = ()
+    # The claw agents served (``--claw-agents``); None serves every one in the program.
+    claw_agents: tuple[str, ...] | None = None
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
 
     def __post_init__(self) -> None:
@@ -61,6 +63,8 @@ class Settings:
             raise ValueError("--audit-sink file needs --audit-log PATH")
         if self.program is None and self.bytecode_dir is None:
             raise ValueError("give --program FILE or --bytecode DIR")
+        if self.claw_agents is not None and not self.claw_agents:
+            raise ValueError("--claw-agents names no agent")
 
     @property
     def effective_pool_size(self) -> int:

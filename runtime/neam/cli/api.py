@@ -93,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long a sensitive skill waits for approval (default 300)",
     )
     p.add_argument(
+        "--claw-agents",
+        metavar="NAMES",
+        help="serve only these claw agents (comma-separated; default: all in the program)",
+    )
+    p.add_argument(
         "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
     )
     return p
@@ -117,6 +122,7 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str]) -> Setting
         confirm_timeout_seconds=args.confirm_timeout,
         api_keys=parse_keys(env.get("NEAM_API_KEY")),
         admin_keys=parse_keys(env.get("NEAM_ADMIN_KEY")),
+        claw_agents=None if args.claw_agents is None else parse_keys(args.claw_agents),
         env=env,
     )
 
