@@ -7,6 +7,7 @@ from typing import Any
 import kopf
 
 from neam_operator import credentials
+from neam_operator.handlers.clawagent import ClawAgents
 from neam_operator.handlers.forgerun import ForgeRuns
 from neam_operator.kube import Kube
 from neam_operator.models import GROUP, VERSION
@@ -16,6 +17,18 @@ CHILD_JOBS = {
     "app.kubernetes.io/managed-by": "neam-operator",
     "app.kubernetes.io/component": "forge",
 }
+CHILD_DEPLOYMENTS = {
+    "app.kubernetes.io/managed-by": "neam-operator",
+    "app.kubernetes.io/component": "claw",
+}
+
+
+def _owner(meta: dict[str, Any], kind: str) -> str | None:
+    """The name of the neam.dev ``kind`` that controls an object, if any."""
+    for ref in meta.get("ownerReferences") or []:
+        if ref.get("kind") == kind and ref.get("apiVersion") == f"{GROUP}/{VERSION}":
+            return ref["name"]
+    return None
 
 
 def build_registry(settings: Settings) -> kopf.OperatorRegistry:
@@ -42,13 +55,16 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.networking.request_timeout = 60
-        memo.forgeruns = ForgeRuns(await Kube.connect(), operator_settings)
+        kube = await Kube.connect()
+        memo.kube = kube
+        memo.forgeruns = ForgeRuns(kube, operator_settings)
+        memo.clawagents = ClawAgents(kube, operator_settings)
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(memo: kopf.Memo, **_: Any) -> None:
-        runs: ForgeRuns | None = getattr(memo, "forgeruns", None)
-        if runs is not None:
-            await runs.kube.close()
+        kube: Kube | None = getattr(memo, "kube", None)
+        if kube is not None:
+            await kube.close()
 
     @kopf.on.event(GROUP, VERSION, "forgeruns", registry=registry)
     async def forgerun_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
@@ -62,9 +78,32 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
     @kopf.on.event("batch", "v1", "jobs", labels=CHILD_JOBS, registry=registry)
     async def job_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
         meta = event["object"]["metadata"]
-        for ref in meta.get("ownerReferences") or []:
-            if ref.get("kind") == "ForgeRun" and ref.get("apiVersion") == f"{GROUP}/{VERSION}":
-                await memo.forgeruns.reconcile((meta["namespace"], ref["name"]))
+        owner = _owner(meta, "ForgeRun")
+        if owner is not None:
+            await memo.forgeruns.reconcile((meta["namespace"], owner))
+
+    @kopf.on.event(GROUP, VERSION, "clawagents", registry=registry)
+    async def clawagent_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
+        meta = event["object"]["metadata"]
+        key = (meta["namespace"], meta["name"])
+        if event.get("type") == "DELETED":
+            memo.clawagents.forget(key)
+            return
+        await memo.clawagents.reconcile(key)
+
+    @kopf.on.event("apps", "v1", "deployments", labels=CHILD_DEPLOYMENTS, registry=registry)
+    async def deployment_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
+        meta = event["object"]["metadata"]
+        owner = _owner(meta, "ClawAgent")
+        if owner is not None:
+            await memo.clawagents.reconcile((meta["namespace"], owner))
+
+    # A changed (or new) source ConfigMap recompiles the ClawAgents that name it.
+    @kopf.on.event("", "v1", "configmaps", registry=registry)
+    async def configmap_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
+        meta = event["object"]["metadata"]
+        for key in memo.clawagents.referencing(meta["namespace"], meta["name"]):
+            await memo.clawagents.reconcile(key)
 
     operator_settings = settings
     return registry

@@ -236,6 +236,45 @@ class ForgeRunStatus(Model):
 # ---------------------------------------------------------------- ClawAgent
 
 
+class KeySecretRef(Model):
+    """One key of a Secret (the value never leaves the Secret: it reaches pods as env)."""
+
+    name: Name
+    key: str = Field(max_length=253, pattern=CONFIGMAP_KEY)
+
+
+class ClawAuth(Model):
+    """Keys of the served ``neam-api``: ``NEAM_API_KEY`` (agent endpoints) and
+    ``NEAM_ADMIN_KEY`` (admin endpoints), each from a Secret. Without an API key the
+    endpoint is unauthenticated, which the status reports."""
+
+    api_key_secret_ref: KeySecretRef | None = None
+    admin_key_secret_ref: KeySecretRef | None = None
+
+
+AccessMode = Literal["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"]
+
+
+class SessionsStorage(Model):
+    """The sessions claim: one the operator creates (size, storageClassName,
+    accessMode), or an existing claim. More than one replica needs a claim every
+    replica can mount (ReadWriteMany)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            (
+                "!has(self.existingClaim) || "
+                "(!has(self.size) && !has(self.storageClassName) && !has(self.accessMode))",
+                "existingClaim excludes size, storageClassName and accessMode",
+            )
+        )
+    )
+    size: Quantity | None = None
+    storage_class_name: Name | None = None
+    access_mode: AccessMode | None = Field(None, description="default ReadWriteOnce")
+    existing_claim: Name | None = None
+
+
 class ClawAgentSpec(Model):
     """A multi-turn assistant served by ``neam-api`` (Deployment + Service + sessions PVC)."""
 
@@ -250,7 +289,15 @@ class ClawAgentSpec(Model):
     resources: Resources | None = None
     env: list[EnvVar] | None = Field(None, max_length=64)
     secret_refs: list[SecretRef] | None = Field(None, max_length=16)
-    sessions: Storage | None = None
+    auth: ClawAuth | None = None
+    sessions: SessionsStorage | None = None
+    termination_grace_period_seconds: int = Field(
+        30,
+        ge=2,
+        le=3600,
+        description="how long a pod may take to stop; neam-api drains in-flight requests "
+        "for this long minus 2 seconds",
+    )
 
 
 class ClawAgentStatus(Model):
@@ -258,9 +305,13 @@ class ClawAgentStatus(Model):
     phase: Literal["Pending", "Ready", "Degraded", "Failed"] | None = None
     replicas: int | None = None
     ready_replicas: int | None = None
+    ready: str | None = Field(None, max_length=32, description="ready/desired replicas, N/M")
     selector: str | None = Field(None, max_length=1024)
-    endpoint: str | None = Field(None, max_length=512)
+    endpoint: str | None = Field(None, max_length=512, description="the Service's in-cluster URL")
     agents: list[Annotated[str, Field(max_length=128)]] | None = Field(None, max_length=64)
+    program_hash: str | None = Field(
+        None, max_length=128, description="hash of the program the Deployment serves"
+    )
     message: str | None = Field(None, max_length=4096)
     conditions: Conditions | None = None
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from neam_operator import events
 from neam_operator import forgestatus as fs
 from neam_operator.builders import forgerun as b
 from neam_operator.builders.common import Owner
@@ -24,49 +24,12 @@ from neam_operator.conditions import TERMINAL, now_rfc3339
 from neam_operator.kube import ApiError, Kube, path
 from neam_operator.models import API_VERSION, ForgeRunSpec
 from neam_operator.program import Compiled, Rejected, compile_forge
+from neam_operator.scheduler import Key, Scheduler
 from neam_operator.settings import Settings
 
 log = logging.getLogger("neam_operator.forgerun")
 KIND = "ForgeRun"
-Key = tuple[str, str]
 DELAYED_CONCURRENCY = 8
-
-
-class Scheduler:
-    """At most one pending delayed reconcile per run (retries, TTL expiry, resync)."""
-
-    def __init__(self, action: Callable[[Key], Awaitable[None]]) -> None:
-        self._action = action
-        self._handles: dict[Key, asyncio.TimerHandle] = {}
-        self.attempts: dict[Key, int] = {}
-
-    def at(self, key: Key, delay: float) -> None:
-        self.cancel(key, keep_attempts=True)
-        loop = asyncio.get_running_loop()
-        self._handles[key] = loop.call_later(max(delay, 0.0), self._fire, key)
-
-    def soon(self, key: Key, delay: float) -> None:
-        """Like ``at``, unless a reconcile of ``key`` is already due no later than that."""
-        handle = self._handles.get(key)
-        if handle is not None and handle.when() <= asyncio.get_running_loop().time() + delay:
-            return
-        self.at(key, delay)
-
-    def backoff(self, key: Key) -> None:
-        n = self.attempts.get(key, 0)
-        self.attempts[key] = n + 1
-        self.at(key, min(60.0, 2.0**n))
-
-    def cancel(self, key: Key, keep_attempts: bool = False) -> None:
-        handle = self._handles.pop(key, None)
-        if handle is not None:
-            handle.cancel()
-        if not keep_attempts:
-            self.attempts.pop(key, None)
-
-    def _fire(self, key: Key) -> None:
-        self._handles.pop(key, None)
-        asyncio.get_running_loop().create_task(self._action(key))
 
 
 class ForgeRuns:
@@ -451,32 +414,7 @@ class ForgeRuns:
             await self.event(body, *_transition_event(patch))
 
     async def event(self, body: dict[str, Any], type_: str, reason: str, message: str) -> None:
-        """Record a core/v1 Event on the run (never fatal)."""
-        meta = body["metadata"]
-        stamp = now_rfc3339()
-        event = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
-            "involvedObject": {
-                "apiVersion": API_VERSION,
-                "kind": KIND,
-                "name": meta["name"],
-                "namespace": meta["namespace"],
-                "uid": meta["uid"],
-            },
-            "type": type_,
-            "reason": reason,
-            "message": message[:1024],
-            "source": {"component": "neam-operator"},
-            "firstTimestamp": stamp,
-            "lastTimestamp": stamp,
-            "count": 1,
-        }
-        try:
-            await self.kube.request("POST", f"/api/v1/namespaces/{meta['namespace']}/events", event)
-        except ApiError as e:
-            log.warning("could not record event %s: HTTP %s", reason, e.status)
+        await events.record(self.kube, body, type_, reason, message)
 
 
 def _child(names: b.ForgeRunNames, kind: str) -> str:
