@@ -9,6 +9,13 @@ from typing import Any
 
 import pytest
 
+from tests.support.claw import (
+    clawagent,
+    ready,
+    rolled_out_to,
+    served_hash,
+    wait_claw,
+)
 from tests.support.cluster import ClusterHandle
 from tests.support.operator_harness import (
     OperatorProcess,
@@ -51,45 +58,8 @@ def ns(kube: ClusterHandle, operator: OperatorProcess) -> Iterator[str]:
         yield name
 
 
-def clawagent(ns: str, name: str, **spec: Any) -> dict[str, Any]:
-    spec.setdefault("source", {"configMapRef": {"name": f"{name}-src"}})
-    return {
-        "apiVersion": "neam.dev/v1alpha1",
-        "kind": "ClawAgent",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": spec,
-    }
-
-
-def claw_status(kube: ClusterHandle, ns: str, name: str) -> dict[str, Any]:
-    return (get_json(kube, "clawagent", name, "-n", ns) or {}).get("status") or {}
-
-
-def wait_claw(kube: ClusterHandle, ns: str, name: str, what: str, check: Any) -> dict[str, Any]:
-    def probe() -> dict[str, Any] | None:
-        st = claw_status(kube, ns, name)
-        return st if check(st) else None
-
-    try:
-        return wait_for(probe, f"ClawAgent {name}: {what}", timeout=120)
-    except AssertionError as e:
-        raise AssertionError(f"{e}; status: {json.dumps(claw_status(kube, ns, name))}") from None
-
-
-def ready(st: dict[str, Any]) -> bool:
-    return condition(st, "Ready").get("status") == "True"
-
-
-def rolled_out_to(program_hash: str) -> Any:
-    return lambda st: ready(st) and st.get("programHash") == program_hash
-
-
 def deployment(kube: ClusterHandle, ns: str, name: str) -> dict[str, Any]:
     return get_json(kube, "deployment", f"{name}-api", "-n", ns)
-
-
-def served_hash(dep: dict[str, Any]) -> str:
-    return dep["spec"]["template"]["metadata"]["annotations"]["neam.dev/program-hash"]
 
 
 def programs(kube: ClusterHandle, ns: str, name: str) -> list[str]:
