@@ -213,9 +213,10 @@ def scratch_namespace(kube: ClusterHandle, prefix: str, **labels: str) -> Iterat
     """A new namespace ``<prefix>-<random>`` with ``labels``, deleted (without
     waiting) afterwards."""
     name = f"{prefix}-{secrets.token_hex(4)}"
-    kube.kubectl("create", "namespace", name)
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
     if labels:
-        kube.kubectl("label", "namespace", name, *(f"{k}={v}" for k, v in labels.items()))
+        namespace["metadata"]["labels"] = labels
+    kube.kubectl("create", "-f", "-", input=json.dumps(namespace))
     try:
         yield name
     finally:
