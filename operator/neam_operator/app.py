@@ -84,10 +84,16 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
 
     @kopf.on.event(GROUP, VERSION, "clawagents", registry=registry)
     async def clawagent_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
-        meta = event["object"]["metadata"]
+        body = event["object"]
+        meta = body["metadata"]
         key = (meta["namespace"], meta["name"])
         if event.get("type") == "DELETED":
             memo.clawagents.forget(key)
+            return
+        # A status-only change (the operator's own write) needs no reconcile: the spec
+        # was handled, and the children's changes arrive as their own events.
+        observed = (body.get("status") or {}).get("observedGeneration")
+        if event.get("type") == "MODIFIED" and observed == meta.get("generation"):
             return
         await memo.clawagents.reconcile(key)
 

@@ -129,6 +129,18 @@ class Kube:
             return await self.request("POST", url, obj)
         return existing
 
+    async def ensure(self, obj: dict[str, Any]) -> bool:
+        """Create ``obj`` unless an object of that name exists; True when it created it.
+        For children that never change once created (content-named, or a claim)."""
+        meta = obj["metadata"]
+        try:
+            await self.request("POST", path(obj["apiVersion"], obj["kind"], meta["namespace"]), obj)
+        except ApiError as e:
+            if e.status != 409:
+                raise
+            return False
+        return True
+
     async def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Server-side apply ``obj`` as the operator's field manager (create or converge;
         a no-op when nothing changed). Conflicts with other managers are overridden."""

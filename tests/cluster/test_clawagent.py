@@ -239,8 +239,7 @@ def test_an_inline_source_edit_rolls_out(kube: ClusterHandle, ns: str) -> None:
 
 def test_program_configmaps_no_replicaset_uses_are_deleted(kube: ClusterHandle, ns: str) -> None:
     name = new_name("gc")
-    start_claw(kube, ns, name)
-    hashes = []
+    hashes = [start_claw(kube, ns, name)["programHash"]]
     for i in range(5):
         text = CLAW.replace("You sell Acme products.", f"You sell Acme products, v{i}.")
         apply(kube, source_configmap(ns, f"{name}-src", text))
@@ -259,7 +258,7 @@ def test_program_configmaps_no_replicaset_uses_are_deleted(kube: ClusterHandle, 
 
     # The Deployment keeps 3 old ReplicaSets for rollbacks: their programs stay.
     kept = wait_for(collected, "only the programs ReplicaSets use")
-    assert len(kept) == 4
+    assert len(hashes) == 6 and len(kept) == 4
     assert f"{name}-program-{hashes[-1][:10]}" in kept
 
 

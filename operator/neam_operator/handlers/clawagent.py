@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from typing import Any
 
 from neam_operator import clawstatus as cs
@@ -29,6 +29,7 @@ from neam_operator.settings import Settings
 
 log = logging.getLogger("neam_operator.clawagent")
 KIND = "ClawAgent"
+COMPILE_CACHE = 64
 
 
 class ClawAgents:
@@ -42,6 +43,10 @@ class ClawAgents:
         # (namespace, ConfigMap name) -> the ClawAgents whose source it is.
         self._sources: dict[Key, set[str]] = defaultdict(set)
         self._source_of: dict[Key, Key] = {}
+        # Reconciles of one ClawAgent recompile the same source: remember recent results.
+        self._compiled: OrderedDict[tuple[str, str, tuple[str, ...]], CompiledClaw | Rejected] = (
+            OrderedDict()
+        )
 
     # ------------------------------------------------------------------ entry points
 
@@ -122,7 +127,6 @@ class ClawAgents:
             await events.record(
                 self.kube, body, "Normal", "Program", f"{verb} program {result.program_hash}"
             )
-        await self._collect_programs(owner, deployment, result.program_hash)
         extra = [
             cs.auth_condition(bool(spec.auth and spec.auth.api_key_secret_ref)),
             cs.sessions_condition(spec.replicas, await self._access_modes(owner, spec, names)),
@@ -142,6 +146,8 @@ class ClawAgents:
             now,
         )
         await self._write(body, status, patch, announce=True)
+        if cs.Rollout.of(deployment).complete:  # old programs are only unused after it
+            await self._collect_programs(owner, deployment, result.program_hash)
 
     async def _source(self, owner: Owner, spec: ClawAgentSpec) -> tuple[str, str] | str:
         """``(text, filename)``, or why it is not available yet."""
@@ -163,8 +169,17 @@ class ClawAgents:
         if isinstance(source, str):
             return source
         text, filename = source
-        # Compiling is CPU work: keep it off the event loop.
-        return await asyncio.to_thread(compile_claw, text, filename, spec.agents)
+        ident = (text, filename, tuple(spec.agents or ()))
+        cached = self._compiled.get(ident)
+        if cached is None:
+            # Compiling is CPU work: keep it off the event loop.
+            cached = await asyncio.to_thread(compile_claw, text, filename, spec.agents)
+            self._compiled[ident] = cached
+            while len(self._compiled) > COMPILE_CACHE:
+                self._compiled.popitem(last=False)
+        else:
+            self._compiled.move_to_end(ident)
+        return cached
 
     async def _apply_children(
         self, owner: Owner, spec: ClawAgentSpec, names: b.ClawNames, program: CompiledClaw
@@ -173,8 +188,8 @@ class ClawAgents:
         the Service and the Deployment; returns the applied Deployment."""
         claim = b.sessions_pvc(owner, names, spec, self.settings)
         await asyncio.gather(
-            self.kube.create(b.program_configmap(owner, program.neamb, program.program_hash)),
-            *([self.kube.create(claim)] if claim is not None else []),
+            self.kube.ensure(b.program_configmap(owner, program.neamb, program.program_hash)),
+            *([self.kube.ensure(claim)] if claim is not None else []),
             self.kube.apply(b.service(owner, names, spec)),
         )
         return await self.kube.apply(
