@@ -280,8 +280,38 @@ def test_the_scale_subresource_drives_the_replicas(kube: ClusterHandle, ns: str)
     assert scale["status"]["selector"] == st["selector"]
     shared = condition(st, "SessionsShared")
     assert (shared["status"], shared["reason"]) == ("False", "ReadWriteOnceClaim")
-    kube.kubectl("scale", f"clawagent/{name}", "-n", ns, "--replicas=0")
-    wait_claw(kube, ns, name, "scaled to zero", lambda s: s.get("ready") == "0/0")
+    kube.kubectl("scale", f"clawagent/{name}", "-n", ns, "--replicas=1")
+    wait_claw(kube, ns, name, "scaled to one", lambda s: s.get("ready") == "1/1" and ready(s))
+
+    # An HPA targets it through the same subresource (below minReplicas it scales up
+    # without needing metrics).
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "scaleTargetRef": {
+                "apiVersion": "neam.dev/v1alpha1",
+                "kind": "ClawAgent",
+                "name": name,
+            },
+            "minReplicas": 2,
+            "maxReplicas": 4,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 80},
+                    },
+                }
+            ],
+        },
+    }
+    apply(kube, hpa)
+    wait_claw(kube, ns, name, "scaled by the HPA", lambda s: s.get("ready") == "2/2" and ready(s))
+    found = get_json(kube, "clawagent", name, "-n", ns)
+    assert found["spec"]["replicas"] == 2
 
 
 def test_a_restarted_operator_duplicates_nothing(
