@@ -54,6 +54,8 @@ class ForgeSpec:
     progress_file: str | None
     learnings_file: str | None
     temperature: float | None = None
+    # The one task without a plan file (default: the goal in the system prompt).
+    task: str | None = None
 
     def file(self, configured: str | None, kind: str) -> Path:
         """A workspace file; the hidden state directory holds it when not configured."""
@@ -62,16 +64,17 @@ class ForgeSpec:
         return self.workspace / STATE_DIR / f"{self.agent}.{kind}.jsonl"
 
 
-def read_plan(path: Path | None) -> list[str]:
-    """One task per non-blank line; Markdown headings skipped, list markers stripped."""
+def read_plan(path: Path | None, default: str = NO_PLAN_TASK) -> list[str]:
+    """One task per non-blank line; Markdown headings skipped, list markers stripped.
+    Without a plan file (or an empty one) the plan is the single task ``default``."""
     if path is None or not path.is_file():
-        return [NO_PLAN_TASK]
+        return [default]
     tasks = []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         tasks.append(_BULLET.sub("", line).strip())
-    return tasks or [NO_PLAN_TASK]
+    return tasks or [default]
 
 
 def require_writable(workspace: Path) -> None:
@@ -117,6 +120,7 @@ class ForgeLoop:
         self.progress_path = spec.file(spec.progress_file, "progress")
         self.learnings_path = spec.file(spec.learnings_file, "learnings")
         self.plan_path = spec.workspace / spec.plan_file if spec.plan_file else None
+        self.default_task = spec.task or NO_PLAN_TASK
 
     # -- persistence -----------------------------------------------------------------
 
@@ -153,13 +157,13 @@ class ForgeLoop:
         spec.workspace.mkdir(parents=True, exist_ok=True)
         require_writable(spec.workspace)
         state = forge_state.load(spec.workspace, spec.agent)
-        tasks = read_plan(self.plan_path)
+        tasks = read_plan(self.plan_path, self.default_task)
         if state.outcome == "completed" and state.task_index >= len(tasks):
             return self._finish(state, "completed", state.message)
         state.outcome, state.message = RUNNING, ""
         try:
             while True:
-                tasks = read_plan(self.plan_path)
+                tasks = read_plan(self.plan_path, self.default_task)
                 if state.task_index >= len(tasks):
                     return self._finish(state, "completed", "All tasks completed")
                 if spec.max_cost is not None and state.total_cost >= spec.max_cost:

@@ -319,6 +319,7 @@ class AgentRuntime:
         max_iterations: int | None = None,
         max_cost: float | Decimal | None = None,
         workspace: str | Path | None = None,
+        task: str | None = None,
     ) -> ForgeSpec:
         """The effective settings of a forge agent after overrides."""
         decl = self.decl(agent, "forge")
@@ -340,6 +341,7 @@ class AgentRuntime:
             progress_file=loop.get("progress_file"),
             learnings_file=loop.get("learnings_file"),
             temperature=config.get("temperature"),
+            task=task,
         )
 
     def run_forge(
@@ -351,10 +353,12 @@ class AgentRuntime:
         workspace: str | Path | None = None,
         stop: threading.Event | None = None,
         on_progress: Callable[[ForgeProgress], None] | None = None,
+        task: str | None = None,
     ) -> ForgeResult:
-        """Runs (or resumes) a forge loop to an outcome; blocks until it ends."""
+        """Runs (or resumes) a forge loop to an outcome; blocks until it ends. ``task`` is
+        the loop's one task when the workspace has no plan file."""
         spec = self.forge_spec(
-            agent, max_iterations=max_iterations, max_cost=max_cost, workspace=workspace
+            agent, max_iterations=max_iterations, max_cost=max_cost, workspace=workspace, task=task
         )
         decl = self.decl(agent, "forge")
         guards = self._guards(decl, spec.workspace)

@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-cost", type=_cost, metavar="USD", help="override max_cost (US dollars)"
     )
     parser.add_argument(
+        "--task",
+        metavar="TEXT",
+        help="the task when the workspace has no plan file (default: the system prompt's goal)",
+    )
+    parser.add_argument(
         "--verbose", action="store_true", help="print compilation and loop details to stderr"
     )
     return parser
@@ -212,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             workspace=args.workspace,
             stop=stop,
             on_progress=_chain(verbose_progress, _reporter()),
+            task=args.task,
         )
     except (ProviderError, ValueError) as exc:
         print(f"{PREFIX} {exc}", file=sys.stderr, flush=True)
