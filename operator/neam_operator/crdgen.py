@@ -85,6 +85,7 @@ KINDS = [
         [
             _col("Phase", ".status.phase"),
             _col("Progress", ".status.progress"),
+            _col("Cost", ".status.totalCost"),
             AGE,
             _col("Message", ".status.message", priority=1),
         ],

@@ -61,11 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-cost", type=_cost, metavar="USD", help="override max_cost (US dollars)"
     )
-    parser.add_argument(
+    task = parser.add_mutually_exclusive_group()
+    task.add_argument(
         "--task",
         metavar="TEXT",
         help="the task when the workspace has no plan file (default: the system prompt's goal)",
     )
+    task.add_argument("--task-file", type=Path, metavar="FILE", help="--task, read from FILE")
     parser.add_argument(
         "--verbose", action="store_true", help="print compilation and loop details to stderr"
     )
@@ -185,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     if overrides:
         log(f"Applied overrides: {', '.join(overrides)}")
 
+    try:
+        task = args.task_file.read_text(encoding="utf-8") if args.task_file else args.task
+    except OSError as exc:
+        return finish(_error(f"cannot read --task-file {args.task_file}: {exc.strerror}"), env)
     runtime = AgentRuntime(program, env=env, **default_dirs(env))
     stop = threading.Event()
 
@@ -217,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             workspace=args.workspace,
             stop=stop,
             on_progress=_chain(verbose_progress, _reporter()),
-            task=args.task,
+            task=task,
         )
     except (ProviderError, ValueError) as exc:
         print(f"{PREFIX} {exc}", file=sys.stderr, flush=True)
