@@ -7,6 +7,7 @@ from typing import Any
 import kopf
 
 from neam_operator import credentials
+from neam_operator.handlers.agentdag import AgentDAGs
 from neam_operator.handlers.clawagent import ClawAgents
 from neam_operator.handlers.forgerun import ForgeRuns
 from neam_operator.kube import Kube
@@ -16,6 +17,10 @@ from neam_operator.settings import Settings
 CHILD_JOBS = {
     "app.kubernetes.io/managed-by": "neam-operator",
     "app.kubernetes.io/component": "forge",
+}
+DAG_NODE_JOBS = {
+    "app.kubernetes.io/managed-by": "neam-operator",
+    "app.kubernetes.io/component": "dag-node",
 }
 CHILD_DEPLOYMENTS = {
     "app.kubernetes.io/managed-by": "neam-operator",
@@ -59,6 +64,7 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
         memo.kube = kube
         memo.forgeruns = ForgeRuns(kube, operator_settings)
         memo.clawagents = ClawAgents(kube, operator_settings)
+        memo.agentdags = AgentDAGs(kube, operator_settings)
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(memo: kopf.Memo, **_: Any) -> None:
@@ -72,8 +78,11 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
         key = (meta["namespace"], meta["name"])
         if event.get("type") == "DELETED":
             memo.forgeruns.forget(key)
-            return
-        await memo.forgeruns.reconcile(key, event["object"])
+        else:
+            await memo.forgeruns.reconcile(key, event["object"])
+        dag = _owner(meta, "AgentDAG")  # a run node's ForgeRun moves its DAG on
+        if dag is not None:
+            await memo.agentdags.reconcile((meta["namespace"], dag))
 
     @kopf.on.event("batch", "v1", "jobs", labels=CHILD_JOBS, registry=registry)
     async def job_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
@@ -81,6 +90,27 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
         owner = _owner(meta, "ForgeRun")
         if owner is not None:
             await memo.forgeruns.reconcile((meta["namespace"], owner))
+
+    @kopf.on.event("batch", "v1", "jobs", labels=DAG_NODE_JOBS, registry=registry)
+    async def dag_node_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
+        meta = event["object"]["metadata"]
+        dag = _owner(meta, "AgentDAG")
+        if dag is not None:
+            await memo.agentdags.reconcile((meta["namespace"], dag))
+
+    @kopf.on.event(GROUP, VERSION, "agentdags", registry=registry)
+    async def agentdag_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
+        body = event["object"]
+        meta = body["metadata"]
+        key = (meta["namespace"], meta["name"])
+        if event.get("type") == "DELETED":
+            memo.agentdags.forget(key)
+            return
+        # Only the operator writes a DAG's status: a status-only change needs no reconcile.
+        observed = (body.get("status") or {}).get("observedGeneration")
+        if event.get("type") == "MODIFIED" and observed == meta.get("generation"):
+            return
+        await memo.agentdags.reconcile(key)
 
     @kopf.on.event(GROUP, VERSION, "clawagents", registry=registry)
     async def clawagent_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:

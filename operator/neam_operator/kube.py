@@ -34,6 +34,7 @@ PLURALS = {
     ("batch/v1", "Job"): "jobs",
     ("neam.dev/v1alpha1", "ForgeRun"): "forgeruns",
     ("neam.dev/v1alpha1", "ClawAgent"): "clawagents",
+    ("neam.dev/v1alpha1", "AgentDAG"): "agentdags",
 }
 
 

@@ -9,6 +9,9 @@ from typing import Any
 from neam.lang import compile_source
 from neam.lang.neamb import dumps
 from neam.lang.program import Program
+from neam.orchestration.dag import DagError, parse_nodes, topological_levels
+
+from neam_operator.models import DagNode
 
 
 @dataclass(frozen=True)
@@ -88,3 +91,35 @@ def compile_claw(text: str, filename: str, agents: list[str] | None) -> Compiled
         names = ", ".join(repr(a) for a in missing)
         return Rejected("AgentNotFound", f"{filename}: no claw agent {names} (have: {known})")
     return CompiledClaw(tuple(dict.fromkeys(agents or claw)), neamb, digest)
+
+
+@dataclass(frozen=True)
+class CompiledDag:
+    """An AgentDAG's program: every node's agent exists and the graph has no cycle."""
+
+    neamb: str
+    program_hash: str
+
+
+def compile_dag(text: str, filename: str, nodes: list[DagNode]) -> CompiledDag | Rejected:
+    """Compile ``text`` and check the graph against it before anything starts: every
+    node's agent is declared (a ``run`` node's is a forge agent), no cycle."""
+    result = _compile(text, filename)
+    if isinstance(result, Rejected):
+        return result
+    program, neamb, digest = result
+    for node in nodes:
+        if program.agent(node.agent) is None:
+            message = f"node {node.id}: no agent {node.agent!r} in {filename}"
+            return Rejected("AgentNotFound", message)
+        if node.run and node.agent not in program.forge_agents:
+            return Rejected(
+                "AgentNotFound",
+                f"node {node.id}: run: true needs a forge agent; {node.agent!r} is not one",
+            )
+    raw = [{"id": n.id, "agent": n.agent, "depends_on": list(n.depends_on or [])} for n in nodes]
+    try:
+        topological_levels(parse_nodes(raw))
+    except DagError as e:
+        return Rejected("InvalidGraph", str(e))
+    return CompiledDag(neamb, digest)

@@ -278,7 +278,12 @@ def job_pod(kube: ClusterHandle, ns: str, job: str) -> dict[str, Any]:
 
 
 def finish_pod(
-    kube: ClusterHandle, ns: str, job: str, exit_code: int, message: dict[str, Any] | str
+    kube: ClusterHandle,
+    ns: str,
+    job: str,
+    exit_code: int,
+    message: dict[str, Any] | str,
+    container: str = "forge",
 ) -> None:
     """Mark the Job's (unscheduled) pod as terminated, with a termination message."""
     pod = job_pod(kube, ns, job)
@@ -289,7 +294,7 @@ def finish_pod(
             "phase": "Succeeded" if exit_code == 0 else "Failed",
             "containerStatuses": [
                 {
-                    "name": "forge",
+                    "name": container,
                     "image": "neam-test:0",
                     "imageID": "",
                     "ready": False,

@@ -15,6 +15,8 @@ from neam_operator.builders.common import (
     metadata,
     pod_security_context,
     pvc,
+    reporter_account,
+    reporter_binding,
 )
 from neam_operator.models import GROUP, VERSION, ForgeRunSpec
 from neam_operator.settings import Settings
@@ -103,12 +105,7 @@ def workspace_pvc(
 
 
 def service_account(owner: Owner, names: ForgeRunNames) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": metadata(owner, names.service_account, "reporter"),
-        "automountServiceAccountToken": False,
-    }
+    return reporter_account(owner, names.service_account)
 
 
 def role(owner: Owner, names: ForgeRunNames) -> dict[str, Any]:
@@ -129,23 +126,7 @@ def role(owner: Owner, names: ForgeRunNames) -> dict[str, Any]:
 
 
 def role_binding(owner: Owner, names: ForgeRunNames) -> dict[str, Any]:
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "RoleBinding",
-        "metadata": metadata(owner, names.service_account, "reporter"),
-        "roleRef": {
-            "apiGroup": "rbac.authorization.k8s.io",
-            "kind": "Role",
-            "name": names.service_account,
-        },
-        "subjects": [
-            {
-                "kind": "ServiceAccount",
-                "name": names.service_account,
-                "namespace": owner.namespace,
-            }
-        ],
-    }
+    return reporter_binding(owner, names.service_account)
 
 
 def forge_command(agent: str, spec: ForgeRunSpec) -> list[str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from datetime import UTC, datetime
 from typing import Any
 
 from neam_operator import events
@@ -21,11 +20,13 @@ from neam_operator import forgestatus as fs
 from neam_operator.builders import forgerun as b
 from neam_operator.builders.common import Owner
 from neam_operator.conditions import TERMINAL, now_rfc3339
+from neam_operator.jobs import termination_message
 from neam_operator.kube import ApiError, Kube, path
 from neam_operator.models import API_VERSION, ForgeRunSpec
 from neam_operator.program import Compiled, Rejected, compile_forge
 from neam_operator.scheduler import Key, Scheduler
 from neam_operator.settings import Settings
+from neam_operator.ttl import expire
 
 log = logging.getLogger("neam_operator.forgerun")
 KIND = "ForgeRun"
@@ -233,7 +234,8 @@ class ForgeRuns:
         term = None
         phase, *_ = fs.job_phase(job, None, status.get("progress") or {})
         if phase in TERMINAL:
-            term = fs.parse_termination(await self._termination_message(owner, names.job))
+            text = await termination_message(self.kube, owner.namespace, names.job, b.CONTAINER)
+            term = fs.parse_termination(text)
         return fs.observe(status, generation, job, term, now)
 
     async def _missing(
@@ -367,37 +369,12 @@ class ForgeRuns:
             return fs.compile_failed(status, generation, reason, message, now)
         return fs.failed(status, generation, reason, message, now)
 
-    async def _termination_message(self, owner: Owner, job: str) -> str | None:
-        """The newest terminated forge container's termination message, if any."""
-        pods = await self.kube.request(
-            "GET",
-            path("v1", "Pod", owner.namespace),
-            params={"labelSelector": f"job-name={job}"},
-        )
-        best: tuple[str, str] | None = None
-        for pod in pods.get("items") or []:
-            for cs in (pod.get("status") or {}).get("containerStatuses") or []:
-                term = (cs.get("state") or {}).get("terminated") or {}
-                if cs.get("name") == b.CONTAINER and term.get("message"):
-                    stamp = term.get("finishedAt") or ""
-                    if best is None or stamp > best[0]:
-                        best = (stamp, term["message"])
-        return best[1] if best else None
-
     async def _expire(self, owner: Owner, spec: ForgeRunSpec, status: dict[str, Any]) -> None:
         """Delete a finished run ``ttlSecondsAfterFinished`` after its completion."""
-        ttl = spec.ttl_seconds_after_finished
-        done = status.get("completionTime")
-        if ttl is None or not done:
-            return
-        finished = datetime.strptime(done, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        left = finished.timestamp() + ttl - datetime.now(UTC).timestamp()
         key = (owner.namespace, owner.name)
-        if left > 0:
-            self.scheduler.at(key, left)
-            return
-        log.info("deleting %s/%s: ttlSecondsAfterFinished expired", *key)
-        await self.kube.delete(path(API_VERSION, KIND, *key))
+        url = path(API_VERSION, KIND, *key)
+        ttl = spec.ttl_seconds_after_finished
+        await expire(self.kube, self.scheduler, key, url, ttl, status.get("completionTime"))
 
     # ------------------------------------------------------------------ status + events
 
