@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from tests.support.cluster import ClusterHandle
+from tests.support.dag import agentdag as _agentdag
+from tests.support.dag import dag_node, node_phases, wait_dag
 from tests.support.operator_harness import (
     UNSCHEDULABLE,
     OperatorProcess,
@@ -64,42 +66,19 @@ def ns(kube: ClusterHandle, operator: OperatorProcess) -> Iterator[str]:
 
 
 def agentdag(ns: str, name: str, nodes: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
+    """Node pods stay unscheduled: the tests end them."""
     spec.setdefault("source", {"inline": PROGRAM})
     spec.setdefault("resources", UNSCHEDULABLE)
-    return {
-        "apiVersion": "neam.dev/v1alpha1",
-        "kind": "AgentDAG",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"nodes": nodes, **spec},
-    }
+    return _agentdag(ns, name, nodes, **spec)
 
 
 def node(id_: str, agent: str = "researcher", *deps: str, **extra: Any) -> dict[str, Any]:
-    return {"id": id_, "agent": agent, "task": f"do {id_}", "dependsOn": list(deps), **extra}
-
-
-def dag_status(kube: ClusterHandle, ns: str, name: str) -> dict[str, Any]:
-    return (get_json(kube, "agentdag", name, "-n", ns) or {}).get("status") or {}
-
-
-def wait_dag(kube: ClusterHandle, ns: str, name: str, what: str, check: Any) -> dict[str, Any]:
-    def probe() -> dict[str, Any] | None:
-        st = dag_status(kube, ns, name)
-        return st if check(st) else None
-
-    try:
-        return wait_for(probe, f"AgentDAG {name}: {what}", timeout=90)
-    except AssertionError as e:
-        raise AssertionError(f"{e}; status: {json.dumps(dag_status(kube, ns, name))}") from None
+    return dag_node(id_, agent, *deps, **extra)
 
 
 def jobs(kube: ClusterHandle, ns: str) -> dict[str, dict[str, Any]]:
     found = get_json(kube, "jobs", "-n", ns, "-l", "app.kubernetes.io/component=dag-node")
     return {j["metadata"]["labels"]["neam.dev/dag-node"]: j for j in found["items"]}
-
-
-def node_phases(st: dict[str, Any]) -> dict[str, str]:
-    return {n["id"]: n["phase"] for n in st.get("nodes") or []}
 
 
 def finish(
