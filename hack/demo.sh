@@ -5,9 +5,10 @@
 #      files and commits each iteration to git;
 #   3. the operator on real pods: the e2e cluster (hack/e2e.sh: a local control plane,
 #      a real kubelet and containerd, the operator running in it from the dev overlay)
-#      runs examples/k8s/ (a ConfigMap + ForgeRun pair) and a ForgeRun that does not
-#      compile; `kubectl get forgeruns` shows the real iteration count and cost, and
-#      the demo shows the files and git history the agent left on its volume.
+#      runs examples/k8s/: a ForgeRun (and one that does not compile; `kubectl get
+#      forgeruns` shows the real iteration count and cost, and the demo shows the files
+#      and git history the agent left on its volume), a ClawAgent it talks to, and an
+#      AgentDAG whose nodes pass their results on.
 # The LLM of step 3 is the project's OpenAI-compatible stub on 127.0.0.1
 # (tests/support/llm_stubs.py), answering from hack/demo/hello.replies.yaml: no key,
 # no network. The cluster keeps running afterwards; `make e2e-down` removes it.
@@ -158,9 +159,18 @@ for line in open(sys.argv[1]):
     print(f"  user: {turn['user']!r} -> assistant: {turn['assistant']!r}")
 PY
 
+step "the AgentDAG market-report: research -> analysis -> report, one pod per node"
+kubectl -n "$NS" delete agentdag market-report --ignore-not-found --wait=true >/dev/null
+kubectl -n "$NS" apply -f examples/k8s/agentdag.yaml
+kubectl -n "$NS" wait --for=condition=Succeeded agentdag/market-report --timeout=300s
+kubectl -n "$NS" get agentdags
+echo "--- each node's result (the next node's prompt ends with these):"
+kubectl -n "$NS" get agentdag market-report \
+  -o jsonpath='{range .status.nodes[*]}{.id}{" ("}{.cost}{"): "}{.result}{"\n"}{end}'
+
 cat <<MSG
 
 The e2e cluster is still up. Explore it with:
-  eval "\$(make -s e2e-env)"; kubectl -n $NS get forgeruns,clawagents,jobs,deployments,pods,pvc
+  eval "\$(make -s e2e-env)"; kubectl -n $NS get forgeruns,clawagents,agentdags,jobs,pods
 Remove it (and everything it changed on this machine) with: make e2e-down
 MSG

@@ -363,3 +363,23 @@ def test_deleting_removes_the_children_but_not_an_existing_claim(
 
     wait_for(gone, "the children to be garbage-collected")
     assert get_json(kube, "pvc", "team-sessions", "-n", ns) is not None
+
+
+def test_a_clawagent_created_again_waits_for_its_namesakes_children(
+    kube: ClusterHandle, ns: str
+) -> None:
+    name = new_name("again")
+    first = start_claw(kube, ns, name, terminationGracePeriodSeconds=2)
+    old_claim = get_json(kube, "pvc", f"{name}-sessions", "-n", ns)["metadata"]["uid"]
+    # Deleted and applied again at once (a GitOps replace): the garbage collector is
+    # still removing the first one's children.
+    kube.kubectl("delete", "clawagent", name, "-n", ns, "--wait=true")
+    apply(kube, clawagent(ns, name, terminationGracePeriodSeconds=2))
+    st = wait_claw(kube, ns, name, "Ready again", ready)
+    uid = get_json(kube, "clawagent", name, "-n", ns)["metadata"]["uid"]
+    claim = get_json(kube, "pvc", f"{name}-sessions", "-n", ns)
+    assert claim["metadata"]["uid"] != old_claim
+    assert claim["metadata"]["ownerReferences"][0]["uid"] == uid
+    dep = deployment(kube, ns, name)
+    assert dep["metadata"]["ownerReferences"][0]["uid"] == uid
+    assert st["programHash"] == first["programHash"]

@@ -15,6 +15,7 @@ import pytest
 
 from tests.support.claw import ready, wait_claw
 from tests.support.cluster import REPO_ROOT, ClusterHandle
+from tests.support.dag import wait_dag
 from tests.support.operator_harness import (
     BAD_PROGRAM,
     UNSCHEDULABLE,
@@ -336,3 +337,7 @@ def test_readme_examples(kube: ClusterHandle, ns: str) -> None:
     claw = wait_claw(kube, ns, "support", "Ready", ready)
     assert claw["agents"] == ["support_bot"] and claw["ready"] == "1/1"
     assert condition(claw, "Authenticated")["status"] == "True"
+    # KWOK ends the node pods (they run nothing here): the DAG goes through in order.
+    dag = wait_dag(kube, ns, "market-report", "Succeeded", lambda s: s.get("phase") == "Succeeded")
+    assert dag["progress"] == "3/3"
+    assert [n["id"] for n in dag["nodes"]] == ["research", "analysis", "report"]

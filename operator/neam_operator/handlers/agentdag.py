@@ -31,6 +31,7 @@ from neam_operator.models import API_VERSION, TASK_LIMIT, AgentDAGSpec, DagNode
 from neam_operator.program import CompiledDag, Rejected, compile_dag
 from neam_operator.scheduler import Key, Scheduler
 from neam_operator.settings import Settings
+from neam_operator.stale import STALE_RETRY_SECONDS, stale_children
 from neam_operator.ttl import expire, parse_time
 
 log = logging.getLogger("neam_operator.agentdag")
@@ -83,12 +84,25 @@ class AgentDAGs:
             compiled = await self._compile(owner, spec)
             if isinstance(compiled, str):
                 self.scheduler.backoff(key)
-                await self._waiting(body, status, compiled)
+                await self._waiting(body, status, compiled, "SourceNotFound")
                 return
             if isinstance(compiled, Rejected):
                 await self._fail(body, compiled.reason, compiled.message, compiled=False)
                 return
-            for child in b.shared_children(owner, names, spec, compiled.neamb, self.settings):
+            shared = b.shared_children(owner, names, spec, compiled.neamb, self.settings)
+            urls = {
+                f"{c['kind']} {c['metadata']['name']}": path(
+                    c["apiVersion"], c["kind"], owner.namespace, c["metadata"]["name"]
+                )
+                for c in shared
+            }
+            stale = await stale_children(self.kube, owner, urls)
+            if stale:  # left by an earlier DAG of this name, still being deleted
+                self.scheduler.at(key, STALE_RETRY_SECONDS)
+                message = f"waiting for {', '.join(stale)} of an earlier {KIND} to be deleted"
+                await self._waiting(body, status, message, "Waiting")
+                return
+            for child in shared:
                 await self.kube.create(child)
             status = {**status, "programHash": compiled.program_hash}
         self.scheduler.cancel(key)
@@ -331,15 +345,17 @@ class AgentDAGs:
             spec = AgentDAGSpec.model_validate(body["spec"])
             await self._expire(Owner.of(body), spec, {**status, **patch})
 
-    async def _waiting(self, body: dict[str, Any], status: dict[str, Any], message: str) -> None:
+    async def _waiting(
+        self, body: dict[str, Any], status: dict[str, Any], message: str, reason: str
+    ) -> None:
         generation = body["metadata"].get("generation")
         now = now_rfc3339()
         conds = [
-            Cond("Compiled", "Unknown", "SourceNotFound", message),
-            *lifecycle("Pending", "SourceNotFound", message),
+            Cond("Compiled", "Unknown", reason, message),
+            *lifecycle("Pending", reason, message),
         ]
         if status.get("message") != message:
-            await events.record(self.kube, body, "Warning", "SourceNotFound", message)
+            await events.record(self.kube, body, "Warning", reason, message)
         await self._patch_status(
             body,
             {

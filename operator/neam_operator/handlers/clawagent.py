@@ -26,6 +26,7 @@ from neam_operator.models import API_VERSION, ClawAgentSpec
 from neam_operator.program import CompiledClaw, Rejected, compile_claw
 from neam_operator.scheduler import Key, Scheduler
 from neam_operator.settings import Settings
+from neam_operator.stale import STALE_RETRY_SECONDS, stale_children
 
 log = logging.getLogger("neam_operator.clawagent")
 KIND = "ClawAgent"
@@ -121,6 +122,18 @@ class ClawAgents:
                 await events.record(self.kube, body, "Warning", result.reason, patch["message"])
             await self._write(body, status, patch)
             return
+        if not status.get("programHash"):  # first launch: nothing left over from a namesake
+            stale = await stale_children(
+                self.kube, owner, self._child_urls(owner, spec, names, result)
+            )
+            if stale:
+                self.scheduler.at(key, STALE_RETRY_SECONDS)
+                left = ", ".join(stale)
+                message = f"waiting for {left} of an earlier {KIND} {owner.name} to be deleted"
+                await self._write(
+                    body, status, cs.waiting(status, generation, "Waiting", message, now)
+                )
+                return
         deployment = await self._apply_children(owner, spec, names, result)
         if status.get("programHash") != result.program_hash:
             verb = "serving" if status.get("programHash") is None else "rolling out"
@@ -195,6 +208,22 @@ class ClawAgents:
         return await self.kube.apply(
             b.deployment(owner, names, spec, program.program_hash, self.settings)
         )
+
+    @staticmethod
+    def _child_urls(
+        owner: Owner, spec: ClawAgentSpec, names: b.ClawNames, program: CompiledClaw
+    ) -> dict[str, str]:
+        ns = owner.namespace
+        urls = {
+            f"Deployment {names.deployment}": path("apps/v1", "Deployment", ns, names.deployment),
+            f"Service {names.service}": path("v1", "Service", ns, names.service),
+        }
+        cm = b.ClawNames.program(owner.name, program.program_hash)
+        urls[f"ConfigMap {cm}"] = path("v1", "ConfigMap", ns, cm)
+        if not (spec.sessions and spec.sessions.existing_claim):
+            claim = path("v1", "PersistentVolumeClaim", ns, names.sessions)
+            urls[f"PersistentVolumeClaim {names.sessions}"] = claim
+        return urls
 
     async def _collect_programs(
         self, owner: Owner, deployment: dict[str, Any], current: str
