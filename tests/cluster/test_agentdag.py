@@ -352,3 +352,19 @@ def test_a_run_node_is_a_child_forgerun_with_its_dependencies_results(
         "total_cost": "0.04",
         "message": "built",
     }
+
+
+def test_the_deadline_stops_the_dag_and_the_ttl_deletes_it(kube: ClusterHandle, ns: str) -> None:
+    dag = new_name("late")
+    apply(kube, agentdag(ns, dag, [node("a"), node("b", "analyst", "a")], activeDeadlineSeconds=2))
+    started(kube, ns, "a")
+    st = wait_dag(kube, ns, dag, "failed", lambda s: s.get("phase") == "Failed")
+    assert condition(st, "Succeeded")["reason"] == "DeadlineExceeded"
+    assert node_phases(st) == {"a": "Stopped", "b": "Skipped"}
+    assert jobs(kube, ns)["a"]["spec"]["suspend"] is True
+
+    short = new_name("short")
+    apply(kube, agentdag(ns, short, [node("only")], ttlSecondsAfterFinished=1))
+    started(kube, ns, "only")
+    finish(kube, ns, short, "only", "done")
+    wait_for(lambda: get_json(kube, "agentdag", short, "-n", ns) is None, "TTL deletion")
