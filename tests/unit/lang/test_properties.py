@@ -151,6 +151,18 @@ def test_mutated_examples(text: str) -> None:
     assert_only_diagnostics(text)
 
 
+# Shapes that made the old backtracking lexer take exponential time: long runs of
+# blanks, comments, slashes, stars and quotes before a bad character or the end.
+RUNS = [" ", "\t", "\n", "\r\n", "// c\n", "//", "/*", "*/", "/* x */", "*", "/", '"', "'"]
+RUNS += ['"""', "\\", 'f"', "{", "}", "a", "1", "skill x {", "fun f(", "@", "é", "\ufeff"]
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from(RUNS), st.integers(1, 400)), min_size=1, max_size=6))
+def test_long_runs_of_blanks_comments_and_quotes(runs: list[tuple[str, int]]) -> None:
+    assert_only_diagnostics("".join(piece * count for piece, count in runs))
+
+
 @SETTINGS
 @given(
     st.sampled_from(["idle_reset_minutes", "max_history_turns", "compaction"]),
