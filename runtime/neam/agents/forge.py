@@ -31,6 +31,7 @@ from neam.agents.tools import run_tool_loop
 from neam.agents.verify import ABORT, PASS, classify
 from neam.lang import NeamRuntimeError
 from neam.providers import ProviderError, ToolCall, ToolSpec
+from neam.text import clip
 
 log = logging.getLogger("neam.forge")
 
@@ -89,10 +90,6 @@ def require_writable(workspace: Path) -> None:
         "if it is a volume, use storage that applies the pod's fsGroup "
         "(most CSI drivers and local volumes do; hostPath does not)"
     )
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class ForgeLoop:
@@ -242,7 +239,7 @@ class ForgeLoop:
                 "feedback": verdict.feedback,
                 "cost": str(reply.cost),
                 "tool_calls": [c["name"] for c in reply.calls],
-                "response": _clip(reply.text, 1000),
+                "response": clip(reply.text, 1000),
             },
         )
         if verdict.kind != PASS:
@@ -276,13 +273,13 @@ class ForgeLoop:
             "## Progress so far",
         ]
         lines += [
-            f"- iteration {p.get('iteration')} ({_clip(str(p.get('task', '')), 80)}): "
+            f"- iteration {p.get('iteration')} ({clip(str(p.get('task', '')), 80)}): "
             f"{p.get('verdict')}"
-            + (f" — {_clip(str(p['feedback']), 200)}" if p.get("feedback") else "")
+            + (f" — {clip(str(p['feedback']), 200)}" if p.get("feedback") else "")
             for p in progress
         ] or ["(nothing yet)"]
         lines += ["", "## Learnings"]
-        lines += [f"- {_clip(str(entry.get('learning', '')), 300)}" for entry in learnings] or [
+        lines += [f"- {clip(str(entry.get('learning', '')), 300)}" for entry in learnings] or [
             "(none yet)"
         ]
         lines += ["", "## Feedback from the last verification", state.feedback or "(none)"]

@@ -57,8 +57,8 @@ def _report(results: list[CompileResult], as_json: bool) -> None:
         print(json.dumps(doc, indent=2))
         return
     for r in results:
-        for d in r.diagnostics:
-            print(d.format(r.source), file=sys.stderr)
+        if r.diagnostics:
+            print(r.format(), file=sys.stderr)
 
 
 def _targets(files: list[str], out: str | None, out_dir: str | None) -> list[Path]:

@@ -7,7 +7,7 @@ unknown-skill, unknown-guard, unknown-channel, unknown-function, unknown-agent,
 unknown-trait, unknown-impl-target, missing-trait-method, unknown-trait-method,
 unknown-handler, missing-impl, skill-params, dag-node, break-outside-loop,
 continue-outside-loop, not-forge, unknown-name, unknown-declaration, unknown-reference,
-trait-not-allowed.
+trait-not-allowed, too-deep.
 """
 
 from __future__ import annotations
@@ -19,6 +19,11 @@ from typing import Any
 from neam.lang import ast, schema
 from neam.lang.diagnostics import Diagnostic
 from neam.lang.natives import NAMESPACES, NATIVES
+
+# How deeply blocks, expressions and values may nest: the checker, the compiled
+# form (.neamb) and the interpreter all walk the tree recursively, and this
+# keeps them well inside Python's recursion limit.
+MAX_NESTING = 200
 
 _REF_LABEL = {
     "skill": "skill",
@@ -118,6 +123,16 @@ class _Checker:
         self.collect()
         impl_seen: dict[tuple[str | None, str], ast.ImplNode] = {}
         for item in self.module.items:
+            deep = first_too_deep(item)
+            if deep is not None:  # its other checks would walk too deep; report only this
+                self.report(
+                    deep,
+                    "too-deep",
+                    f"nested more than {MAX_NESTING} levels deep (blocks, expressions or "
+                    "values inside each other)",
+                    span=False,
+                )
+                continue
             if isinstance(item, ast.AgentNode):
                 self.check_agent(item)
             elif isinstance(item, ast.DeclNode):
@@ -738,6 +753,23 @@ def _children(node: ast.Node) -> list[Any]:
         if isinstance(value, ast.Node | list):
             out.append(value)
     return out
+
+
+def first_too_deep(item: ast.Node) -> ast.Node | None:
+    """The first node, in source order, nested more than MAX_NESTING levels inside ``item``."""
+    stack: list[tuple[ast.Node, int]] = [(item, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return node
+        children = [
+            c
+            for value in _children(node)
+            for c in (value if isinstance(value, list) else (value,))
+            if isinstance(c, ast.Node)
+        ]
+        stack.extend((c, depth + 1) for c in reversed(children))
+    return None
 
 
 def _bound_names(module: ast.Module) -> set[str]:

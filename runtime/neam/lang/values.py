@@ -13,6 +13,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+# Integers stay below 10**MAX_INT_DIGITS: Python refuses to turn larger ones
+# into text (4,300 digits), and they would only grow from here.
+MAX_INT_DIGITS = 4000
+
 
 class NeamValueError(Exception):
     """An operation got values it cannot handle; the interpreter adds the position."""

@@ -298,6 +298,11 @@ CASES = [
     ('emit {M}Asistant.ask("q");', "unknown-agent", "unknown agent 'Asistant' in Asistant.ask()"),
     ("fun f() {\n  {M}break;\n}", "break-outside-loop", "'break' outside a loop"),
     ("fun f() { if true { {M}continue; } }", "continue-outside-loop", "'continue' outside a loop"),
+    (
+        "let deep = " + "[" * 199 + "{M}[" + "]" * 200 + ";",
+        "too-deep",
+        "nested more than 200 levels deep (blocks, expressions or values inside each other)",
+    ),
 ]
 CASES = [(src.replace("{M}", M), code, msg) for src, code, msg in CASES]
 
