@@ -16,7 +16,10 @@ calls, forge loops, ``spawn`` and ``dag_execute``. Paths:
 Skills, guards and verify functions run in interpreters owned by the runtime:
 one per thread and workspace, so parallel sessions never share one. With a
 ``confirm`` hook (the API server's confirmation broker), a ``sensitive`` skill
-runs only when the hook approves it.
+runs only when the hook approves it. Each such call may run Neam code for at
+most the agent's ``call_timeout_seconds`` (else the runtime's ``call_timeout``:
+``NEAM_CALL_TIMEOUT_SECONDS``, default 10 s), and :meth:`AgentRuntime.cancel_calls`
+ends every call in progress (a server shutting down).
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ __all__ = [
 log = logging.getLogger("neam.agents")
 
 DEFAULT_MAX_COST = Decimal("10.0")
+DEFAULT_CALL_TIMEOUT = 10.0  # seconds of Neam code per skill, guard or verify call
 _KIND_NAMES = {"agent": "plain agent", "claw": "claw agent", "forge": "forge agent"}
 
 
@@ -70,6 +74,20 @@ class AgentNotFoundError(LookupError):
 
 class ForgeBusyError(RuntimeError):
     """A forge loop for this agent and workspace is already running in this process."""
+
+
+def call_timeout_from_env(env: Mapping[str, str]) -> float:
+    """``NEAM_CALL_TIMEOUT_SECONDS`` (a positive number), else the default."""
+    raw = env.get("NEAM_CALL_TIMEOUT_SECONDS")
+    if raw is None or not raw.strip():
+        return DEFAULT_CALL_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ValueError(f"NEAM_CALL_TIMEOUT_SECONDS must be a positive number of seconds: {raw!r}")
+    return value
 
 
 def default_dirs(env: Mapping[str, str] = os.environ) -> dict[str, Path]:
@@ -95,6 +113,7 @@ class AgentRuntime:
         env: Mapping[str, str] = os.environ,
         emit: Callable[[Any], None] | None = None,
         confirm: Confirm | None = None,
+        call_timeout: float | None = None,
     ) -> None:
         self.program = program
         self._prelude = prelude_program(program)
@@ -103,6 +122,8 @@ class AgentRuntime:
         self.workspace_dir = Path(workspace_dir).absolute()
         self.env = env
         self.emit = emit or _stderr_emit
+        self.call_timeout = call_timeout if call_timeout is not None else call_timeout_from_env(env)
+        self._cancel = threading.Event()
         self.store = SessionStore(self.sessions_dir)
         self._stores: dict[Path, SessionStore] = {self.sessions_dir: self.store}
         self.host = RuntimeHost(self)
@@ -174,7 +195,14 @@ class AgentRuntime:
         interp = cache.get(workspace)
         if interp is None:
             workspace.mkdir(parents=True, exist_ok=True)
-            interp = Interpreter(self._prelude, host=self.host, workspace=workspace, emit=self.emit)
+            interp = Interpreter(
+                self._prelude,
+                host=self.host,
+                workspace=workspace,
+                emit=self.emit,
+                timeout=self.call_timeout,
+                cancel=self._cancel,
+            )
             try:
                 interp.run_toplevel()  # pure top-level lets only (see neam.agents.prelude)
             except NeamRuntimeError as exc:
@@ -182,20 +210,32 @@ class AgentRuntime:
             cache[workspace] = interp
         return interp
 
+    def cancel_calls(self) -> None:
+        """Ends every skill, guard and verify call in progress (and any later one) with a
+        runtime error; for a process shutting down, so no call outlives it."""
+        self._cancel.set()
+
+    def timeout_of(self, decl: Any) -> float:
+        """The agent's ``call_timeout_seconds``, else the runtime's call timeout."""
+        return float(decl.config.get("call_timeout_seconds") or self.call_timeout)
+
     def _guards(self, decl: Any, workspace: Path) -> GuardPipeline:
         names = self.program.resolve_guards(list(decl.config.get("guards") or []))
         guards = [(g, set(self.program.guards[g].handlers)) for g in names]
+        timeout = self.timeout_of(decl)
         return GuardPipeline(
-            guards, lambda g, h, v: self.interpreter(workspace).call_guard(g, h, v)
+            guards,
+            lambda g, h, v: self.interpreter(workspace).call_guard(g, h, v, timeout=timeout),
         )
 
     def _skills(self, decl: Any, workspace: Path, guards: GuardPipeline) -> tuple[list, Any]:
         names = list(decl.config.get("skills") or [])
         tools = [tool_spec(self.program.skills[name]) for name in names]
+        timeout = self.timeout_of(decl)
         executor = SkillExecutor(
             decl.name,
             names,
-            lambda n, a: self.interpreter(workspace).call_skill(n, a),
+            lambda n, a: self.interpreter(workspace).call_skill(n, a, timeout=timeout),
             guards,
             sensitive={n for n in names if self.program.skills[n].sensitive},
             confirm=self.confirm,
@@ -366,7 +406,7 @@ class AgentRuntime:
                 return True
             takes_ctx = bool(self.program.functions[verify_name].params)
             return self.interpreter(spec.workspace).call_function(
-                verify_name, [ctx] if takes_ctx else []
+                verify_name, [ctx] if takes_ctx else [], timeout=self.timeout_of(decl)
             )
 
         with self._lock:

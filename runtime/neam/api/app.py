@@ -80,6 +80,8 @@ def create_app(
             task.cancel()
             if state.forge is not None:
                 state.forge.stop_all()
+            if state.runtime is not None:
+                state.runtime.cancel_calls()  # no stuck Neam call keeps the process alive
             state.confirmations.deny_all()
             state.pool.shutdown()
             state.audit.close()

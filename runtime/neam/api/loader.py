@@ -61,5 +61,6 @@ def load_runtime(settings: Settings, confirmations: ConfirmationBroker) -> tuple
         workspace_dir=settings.workspace_dir,
         env=settings.env,
         confirm=confirmations.request,
+        call_timeout=settings.call_timeout_seconds,
     )
     return runtime, path

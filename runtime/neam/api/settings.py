@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ class Settings:
     workspace_dir: Path = Path("workspace")
     max_body_bytes: int = 1 << 20
     confirm_timeout_seconds: float = 300.0
+    call_timeout_seconds: float | None = None  # None: NEAM_CALL_TIMEOUT_SECONDS, else 10
     api_keys: tuple[str, ...] = ()
     admin_keys: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
@@ -55,6 +57,8 @@ class Settings:
             raise ValueError("--timeout must be at least 1 ms")
         if self.drain_seconds < 0:
             raise ValueError("--drain-seconds must not be negative")
+        if self.call_timeout_seconds is not None and not 0 < self.call_timeout_seconds < math.inf:
+            raise ValueError("--call-timeout must be a positive number of seconds")
         if self.audit_sink not in AUDIT_SINKS:
             raise ValueError(f"--audit-sink must be one of {', '.join(AUDIT_SINKS)}")
         if self.audit_sink == "file" and self.audit_log is None:

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from neam.agents.runtime import call_timeout_from_env
 from neam.api.settings import AUDIT_SINKS, Settings, parse_keys
 
 
@@ -93,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long a sensitive skill waits for approval (default 300)",
     )
     p.add_argument(
+        "--call-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="longest a skill, guard or verify call may run Neam code, unless the agent sets "
+        "call_timeout_seconds (default $NEAM_CALL_TIMEOUT_SECONDS, else 10)",
+    )
+    p.add_argument(
         "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
     )
     return p
@@ -115,6 +124,9 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str]) -> Setting
         workspace_dir=args.workspace_dir or Path(env.get("NEAM_WORKSPACE_DIR") or "workspace"),
         max_body_bytes=args.max_body_bytes,
         confirm_timeout_seconds=args.confirm_timeout,
+        call_timeout_seconds=(
+            call_timeout_from_env(env) if args.call_timeout is None else args.call_timeout
+        ),
         api_keys=parse_keys(env.get("NEAM_API_KEY")),
         admin_keys=parse_keys(env.get("NEAM_ADMIN_KEY")),
         env=env,

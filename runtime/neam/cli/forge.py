@@ -180,7 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     if overrides:
         log(f"Applied overrides: {', '.join(overrides)}")
 
-    runtime = AgentRuntime(program, env=env, **default_dirs(env))
+    try:
+        runtime = AgentRuntime(program, env=env, **default_dirs(env))
+    except ValueError as exc:  # a bad NEAM_* setting
+        print(f"{PREFIX} {exc}", file=sys.stderr, flush=True)
+        return finish(_error(str(exc)), env)
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: Any) -> None:

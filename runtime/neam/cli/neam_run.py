@@ -65,7 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, NeambError) as err:
         print(f"neam: cannot load {args.file}: {err}", file=sys.stderr)
         return 1
-    interp = Interpreter(program, host=make_host(program), workspace=args.workspace)
+    try:
+        host = make_host(program)
+    except ValueError as err:  # a bad NEAM_* setting
+        print(f"neam: {err}", file=sys.stderr)
+        return 2
+    interp = Interpreter(program, host=host, workspace=args.workspace)
     try:
         interp.run_toplevel()
     except NeamRuntimeError as err:

@@ -186,3 +186,82 @@ def test_bytecode_dir_resolution(tmp_path) -> None:
         resolve(bytecode_dir=tmp_path, program=Path("zzz"))
     with pytest.raises(ProgramNotFoundError, match="no such file"):
         resolve(program=tmp_path / "missing.neam")
+
+
+STUCK = """
+skill spin {
+  description: "Never returns"
+  params: {}
+  impl() { while true { } }
+}
+claw agent bot {
+  provider: "openai"
+  model: "stub-model"
+  skills: [spin]
+  call_timeout_seconds: 3600
+}
+"""
+
+
+def test_a_stuck_call_does_not_keep_the_server_alive_after_sigterm(tmp_path, llm) -> None:
+    program = tmp_path / "stuck.neam"
+    program.write_text(STUCK)
+    env = {**llm.env(), **FAST_RETRY_ENV}
+    proc, url = launch(
+        tmp_path, env, "--program", str(program), "--drain-seconds", "1", "--timeout", "600000"
+    )
+    try:
+        wait_started(proc, url)
+        llm.reply(tool_calls=[{"id": "c1", "name": "spin", "arguments": {}}])
+        llm.reply("gave up")
+        replies: dict[str, httpx.Response] = {}
+
+        def message() -> None:
+            try:
+                replies["r"] = httpx.post(
+                    f"{url}/api/v1/claw/bot/sessions/k/message",
+                    json={"message": "go"},
+                    timeout=WAIT,
+                )
+            except httpx.HTTPError as exc:  # the server may close the connection on shutdown
+                replies["error"] = exc  # type: ignore[assignment]
+
+        client = threading.Thread(target=message)
+        client.start()
+        deadline = time.monotonic() + WAIT
+        while httpx.get(f"{url}/api/v1/health").json()["pool"]["busy"] == 0:
+            assert time.monotonic() < deadline  # wait until a worker runs the skill
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=WAIT)  # without cancellation this never returns
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err
+        client.join(WAIT)
+        # At the end of the drain the skill was cancelled; the turn still answered.
+        assert replies["r"].status_code == 200
+        assert replies["r"].json()["response"] == "gave up"
+        tool = [m for m in llm.requests[-1].json["messages"] if m["role"] == "tool"]
+        assert "cancelled: the runtime is shutting down" in tool[0]["content"]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_call_timeout_flag_and_environment() -> None:
+    parse = build_parser().parse_args
+    assert settings_from_args(parse(["--program", "x"]), {}).call_timeout_seconds == 10.0
+    env = {"NEAM_CALL_TIMEOUT_SECONDS": "2.5"}
+    assert settings_from_args(parse(["--program", "x"]), env).call_timeout_seconds == 2.5
+    flag = parse(["--program", "x", "--call-timeout", "7"])
+    assert settings_from_args(flag, env).call_timeout_seconds == 7.0
+    for argv, environ in ((["--call-timeout", "0"], {}), ([], {"NEAM_CALL_TIMEOUT_SECONDS": "x"})):
+        run = subprocess.run(
+            [sys.executable, "-m", "neam.cli.api", "--program", "x.neam", *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **environ},
+        )
+        assert run.returncode == 2, run.stderr
+        assert "Traceback" not in run.stderr and "neam-api: error:" in run.stderr

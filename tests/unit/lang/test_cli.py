@@ -124,3 +124,12 @@ def test_unreadable_file_is_a_read_error(
     (diag,) = json.loads(capsys.readouterr().out)["diagnostics"]
     assert (diag["code"], diag["line"], diag["column"]) == ("read-error", 1, 1)
     assert diag["message"] == "cannot read file: No such file or directory"
+
+
+def test_neam_run_with_a_bad_call_timeout_setting_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NEAM_CALL_TIMEOUT_SECONDS", "soon")
+    assert neam_run.main(["run", str(EXAMPLES / "assistant.neam")]) == 2
+    err = capsys.readouterr().err
+    assert err == "neam: NEAM_CALL_TIMEOUT_SECONDS must be a positive number of seconds: 'soon'\n"
