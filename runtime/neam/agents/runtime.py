@@ -5,11 +5,11 @@ providers, tools, guards and workspaces, and runs claw turns, plain agent
 calls, forge loops, ``spawn`` and ``dag_execute``. Paths:
 
 - an agent's ``workspace`` that is relative resolves under ``workspace_dir``
-  (``NEAM_WORKSPACE_DIR``, default: the current directory); without one the
-  agent gets ``<workspace_dir>/<agent>``;
+  (``NEAM_WORKSPACE_DIR``, default ``./workspace``); without one the agent
+  gets ``<workspace_dir>/<agent>``;
 - claw sessions live in ``<sessions_dir>/<agent>/<key>.jsonl``
-  (``NEAM_SESSIONS_DIR``, default ``<workspace_dir>/sessions``), or under the
-  agent's ``session.sessions_dir`` (relative to ``workspace_dir``);
+  (``NEAM_SESSIONS_DIR``, default ``./sessions``), or under the agent's
+  ``session.sessions_dir`` (relative to ``workspace_dir``);
 - a relative ``scripted_file`` is looked up in the current directory, then next
   to the program file.
 
@@ -33,8 +33,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from neam.agents import forge_lock
 from neam.agents.claw import ClawAgent, ClawSettings
-from neam.agents.forge import DEFAULT_MAX_ITERATIONS, ForgeLoop, ForgeSpec
+from neam.agents.forge import DEFAULT_MAX_ITERATIONS, ForgeLoop, ForgeSpec, require_writable
+from neam.agents.forge_lock import ForgeBusyError, WorkspaceLock
 from neam.agents.guards import GuardBlocked, GuardPipeline
 from neam.agents.memory import MemoryIndex
 from neam.agents.names import check_component
@@ -72,10 +74,6 @@ class AgentNotFoundError(LookupError):
         self.name = name
 
 
-class ForgeBusyError(RuntimeError):
-    """A forge loop for this agent and workspace is already running in this process."""
-
-
 def call_timeout_from_env(env: Mapping[str, str]) -> float:
     """``NEAM_CALL_TIMEOUT_SECONDS`` (a positive number), else the default."""
     raw = env.get("NEAM_CALL_TIMEOUT_SECONDS")
@@ -91,10 +89,14 @@ def call_timeout_from_env(env: Mapping[str, str]) -> float:
 
 
 def default_dirs(env: Mapping[str, str] = os.environ) -> dict[str, Path]:
-    """``sessions_dir`` and ``workspace_dir`` from the environment (see module doc)."""
-    workspace = Path(env.get("NEAM_WORKSPACE_DIR") or os.getcwd())
-    sessions = Path(env.get("NEAM_SESSIONS_DIR") or workspace / "sessions")
-    return {"sessions_dir": sessions, "workspace_dir": workspace}
+    """``sessions_dir`` and ``workspace_dir``: ``NEAM_SESSIONS_DIR`` and
+    ``NEAM_WORKSPACE_DIR``, else ``./sessions`` and ``./workspace``. neam-forge,
+    neam run and neam-api all use these, so they find an agent's workspace (and
+    the forge state in it) in the same place."""
+    return {
+        "sessions_dir": Path(env.get("NEAM_SESSIONS_DIR") or "sessions"),
+        "workspace_dir": Path(env.get("NEAM_WORKSPACE_DIR") or "workspace"),
+    }
 
 
 def _stderr_emit(value: Any) -> None:
@@ -131,7 +133,6 @@ class AgentRuntime:
         self._providers: dict[str, Any] = {}
         self._claws: dict[str, ClawAgent] = {}
         self._memories: dict[Path, MemoryIndex] = {}
-        self._forge_locks: dict[tuple[str, Path], threading.Lock] = {}
         self._local = threading.local()
 
     @classmethod
@@ -382,6 +383,13 @@ class AgentRuntime:
             temperature=config.get("temperature"),
         )
 
+    def lock_forge(self, spec: ForgeSpec) -> WorkspaceLock:
+        """Takes the lock of ``spec``'s workspace for a run that will start soon (hand it
+        to :meth:`run_forge`); raises ForgeBusyError while another run holds it."""
+        spec.workspace.mkdir(parents=True, exist_ok=True)
+        require_writable(spec.workspace)
+        return forge_lock.acquire(spec.workspace, spec.agent)
+
     def run_forge(
         self,
         agent: str,
@@ -391,30 +399,33 @@ class AgentRuntime:
         workspace: str | Path | None = None,
         stop: threading.Event | None = None,
         on_progress: Callable[[ForgeProgress], None] | None = None,
+        lock: WorkspaceLock | None = None,
     ) -> ForgeResult:
-        """Runs (or resumes) a forge loop to an outcome; blocks until it ends."""
-        spec = self.forge_spec(
-            agent, max_iterations=max_iterations, max_cost=max_cost, workspace=workspace
-        )
-        decl = self.decl(agent, "forge")
-        guards = self._guards(decl, spec.workspace)
-        tools, executor = self._skills(decl, spec.workspace, guards)
-        verify_name = decl.config.get("verify")
+        """Runs (or resumes) a forge loop to an outcome; blocks until it ends.
 
-        def verify(ctx: dict[str, Any]) -> Any:
-            if not verify_name:
-                return True
-            takes_ctx = bool(self.program.functions[verify_name].params)
-            return self.interpreter(spec.workspace).call_function(
-                verify_name, [ctx] if takes_ctx else [], timeout=self.timeout_of(decl)
-            )
-
-        with self._lock:
-            busy = self._forge_locks.setdefault((spec.agent, spec.workspace), threading.Lock())
-        if not busy.acquire(blocking=False):
-            raise ForgeBusyError(f"forge agent {agent} is already running in {spec.workspace}")
+        The run holds its workspace's lock throughout: ``lock`` when the caller
+        took it with :meth:`lock_forge` (released when the run ends, also on a
+        failure before it starts), else it is taken here (ForgeBusyError when
+        another run, in any process, holds it).
+        """
         try:
-            spec.workspace.mkdir(parents=True, exist_ok=True)
+            spec = self.forge_spec(
+                agent, max_iterations=max_iterations, max_cost=max_cost, workspace=workspace
+            )
+            decl = self.decl(agent, "forge")
+            guards = self._guards(decl, spec.workspace)
+            tools, executor = self._skills(decl, spec.workspace, guards)
+            verify_name = decl.config.get("verify")
+            timeout = self.timeout_of(decl)
+
+            def verify(ctx: dict[str, Any]) -> Any:
+                if not verify_name:
+                    return True
+                takes_ctx = bool(self.program.functions[verify_name].params)
+                return self.interpreter(spec.workspace).call_function(
+                    verify_name, [ctx] if takes_ctx else [], timeout=timeout
+                )
+
             loop = ForgeLoop(
                 spec,
                 provider=self.provider(decl),
@@ -423,10 +434,13 @@ class AgentRuntime:
                 verify=verify,
                 stop=stop,
                 on_progress=on_progress,
+                lock=lock,
             )
-            return loop.run()
-        finally:
-            busy.release()
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        return loop.run()
 
     # -- orchestration ---------------------------------------------------------------
 

@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from neam.agents.forge_lock import ForgeBusyError
 from neam.api import catalog
 from neam.api.bodies import parse_body
 from neam.api.deps import server
 from neam.api.errors import ApiError
-from neam.api.forge_jobs import ForgeAlreadyRunningError
+from neam.api.forge_jobs import ForgeAlreadyRunningError, ForgeCompletedError
 
 router = APIRouter(prefix="/api/v1/forge")
 
@@ -60,8 +61,24 @@ async def start(request: Request, agent: str) -> dict[str, object]:
         state.require_forge().start(agent, **limits)
     except ForgeAlreadyRunningError:
         raise ApiError(
-            409, f"a forge loop is already running for '{agent}'; stop it first", agent=agent
+            409,
+            f"a forge loop is already running for '{agent}'; stop it first",
+            agent=agent,
+            reason="running",
         ) from None
+    except ForgeBusyError as exc:
+        raise ApiError(409, str(exc), agent=agent, reason="workspace_locked") from None
+    except ForgeCompletedError as exc:
+        done = exc.result
+        raise ApiError(
+            409,
+            f"the forge run of '{agent}' already completed ({done.iterations} iterations, "
+            f"${done.total_cost}): {done.message}; there is nothing to start",
+            agent=agent,
+            reason="completed",
+        ) from None
+    except ValueError as exc:  # an unwritable workspace, a corrupt state file
+        raise ApiError(409, str(exc), agent=agent, reason="workspace") from None
     return {"status": "started", "agent": agent, **limits}
 
 

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from neam.agents.runtime import call_timeout_from_env
+from neam.agents.runtime import call_timeout_from_env, default_dirs
 from neam.api.settings import AUDIT_SINKS, Settings, parse_keys
 
 
@@ -108,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from_args(args: argparse.Namespace, env: dict[str, str]) -> Settings:
+    dirs = default_dirs(env)  # the same directories neam-forge and neam run use
     return Settings(
         program=args.program,
         bytecode_dir=args.bytecode,
@@ -120,8 +121,8 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str]) -> Setting
         drain_seconds=args.drain_seconds,
         audit_sink=args.audit_sink,
         audit_log=args.audit_log,
-        sessions_dir=args.sessions_dir or Path(env.get("NEAM_SESSIONS_DIR") or "sessions"),
-        workspace_dir=args.workspace_dir or Path(env.get("NEAM_WORKSPACE_DIR") or "workspace"),
+        sessions_dir=args.sessions_dir or dirs["sessions_dir"],
+        workspace_dir=args.workspace_dir or dirs["workspace_dir"],
         max_body_bytes=args.max_body_bytes,
         confirm_timeout_seconds=args.confirm_timeout,
         call_timeout_seconds=(
