@@ -44,7 +44,7 @@ def parse(text: str | bytes, *, max_depth: int, max_int_digits: int) -> Any:
     except JSONInputError:
         raise
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
-        raise JSONInputError(f"invalid JSON: {exc}") from None
+        raise JSONInputError(f"not valid JSON: {exc}") from None
     _check_depth(data, max_depth)
     return data
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from neam.agents.forge_lock import ForgeBusyError
 from neam.api import catalog
-from neam.api.bodies import parse_body
+from neam.api.bodies import Body, parse_body
 from neam.api.deps import server
 from neam.api.errors import ApiError
 from neam.api.forge_jobs import ForgeAlreadyRunningError, ForgeCompletedError
@@ -17,7 +17,7 @@ from neam.api.forge_jobs import ForgeAlreadyRunningError, ForgeCompletedError
 router = APIRouter(prefix="/api/v1/forge")
 
 
-class StartBody(BaseModel):
+class StartBody(Body):
     max_iterations: int | None = Field(default=None, ge=1)
     max_cost: float | None = Field(default=None, gt=0)
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from neam.agents.runtime import call_timeout_from_env, default_dirs
-from neam.api.settings import AUDIT_SINKS, Settings, parse_keys
+from neam.api.settings import AUDIT_SINKS, Settings, keys_from_env
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,8 +128,8 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str]) -> Setting
         call_timeout_seconds=(
             call_timeout_from_env(env) if args.call_timeout is None else args.call_timeout
         ),
-        api_keys=parse_keys(env.get("NEAM_API_KEY")),
-        admin_keys=parse_keys(env.get("NEAM_ADMIN_KEY")),
+        api_keys=keys_from_env(env, "NEAM_API_KEY"),
+        admin_keys=keys_from_env(env, "NEAM_ADMIN_KEY"),
         env=env,
     )
 
@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     try:
         settings = settings_from_args(args, env)
+        settings.check_paths()
     except ValueError as exc:
         parser.error(str(exc))
     logging.basicConfig(

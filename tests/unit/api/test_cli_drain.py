@@ -110,7 +110,7 @@ def wait_started(proc: subprocess.Popen, url: str) -> None:
 def test_a_program_that_does_not_compile_exits_1(tmp_path) -> None:
     bad = tmp_path / "bad.neam"
     bad.write_text("claw agent broken {\n  provider: \n}\n")
-    proc, _ = launch(tmp_path, {"NEAM_API_KEY": ""}, "--program", str(bad))
+    proc, _ = launch(tmp_path, {}, "--program", str(bad))
     _, err = proc.communicate(timeout=WAIT)
     assert proc.returncode == 1
     assert "cannot load the program" in err and "bad.neam" in err
@@ -265,3 +265,54 @@ def test_call_timeout_flag_and_environment() -> None:
         )
         assert run.returncode == 2, run.stderr
         assert "Traceback" not in run.stderr and "neam-api: error:" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"NEAM_API_KEY": ""}, "NEAM_API_KEY is set but holds no key"),
+        ({"NEAM_API_KEY": " , ,"}, "NEAM_API_KEY is set but holds no key"),
+        ({"NEAM_API_KEY": "k", "NEAM_ADMIN_KEY": "   "}, "NEAM_ADMIN_KEY is set but holds no key"),
+        ({"NEAM_API_KEY": "good, has space"}, "NEAM_API_KEY: key 2 is empty or holds spaces"),
+        ({"NEAM_ADMIN_KEY": "clé"}, "NEAM_ADMIN_KEY: key 1 is empty or holds spaces"),
+    ],
+)
+def test_an_empty_or_unusable_key_refuses_to_start(tmp_path, env, needle) -> None:
+    port = free_port()
+    run = subprocess.run(
+        [sys.executable, "-m", "neam.cli.api", "--program", str(EXAMPLE), "--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("NEAM_")}, **env},
+        cwd=tmp_path,
+    )
+    assert run.returncode == 2
+    assert needle in run.stderr and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1].startswith("neam-api: error: ")
+    with pytest.raises(ValueError, match=needle):
+        settings_from_args(build_parser().parse_args(["--program", "x"]), env)
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--port", "99999"], "--port must be from 0 to 65535, not 99999"),
+        (["--port", "-1"], "--port must be from 0 to 65535, not -1"),
+        (["--audit-sink", "file", "--audit-log", "/proc/version/a.jsonl"], "--audit-log /proc"),
+        (["--sessions-dir", "/proc/version/sessions"], "--sessions-dir /proc/version/sessions: "),
+        (["--workspace-dir", "/proc/version/ws"], "--workspace-dir /proc/version/ws: "),
+        (["--max-body-bytes", "0"], "--max-body-bytes must be at least 1"),
+    ],
+)
+def test_bad_ports_and_paths_are_one_line_errors(tmp_path, argv, needle) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "neam.cli.api", "--program", str(EXAMPLE), *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,  # the default directories are created here
+    )
+    assert run.returncode == 2, run.stderr
+    assert needle in run.stderr and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1].startswith("neam-api: error: ")

@@ -214,7 +214,7 @@ def test_without_a_host_agent_calls_fail_clearly(code: str, needle: str) -> None
         ("fun g() { x = 1; } g(); let x = 0;", 2, 11, "undeclared variable 'x'"),
         ("emit len(3);", 2, 6, "len() needs a string, list or map"),
         ("emit len();", 2, 6, "len() takes 1 argument(s), got 0"),
-        ('emit json_parse("{");', 2, 6, "invalid JSON"),
+        ('emit json_parse("{");', 2, 6, "not valid JSON"),
         ("emit 1 < nil;", 2, 6, "cannot compare number and nil"),
         ("emit 3();", 2, 6, "number is not callable"),
     ],
