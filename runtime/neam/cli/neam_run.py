@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         print(err, file=sys.stderr)
         return 1
     except (OSError, NeambError) as err:
-        print(f"neam: cannot load {args.file}: {err}", file=sys.stderr)
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else err
+        print(f"neam: cannot load {args.file}: {reason}", file=sys.stderr)
         return 1
     try:
         host = make_host(program)

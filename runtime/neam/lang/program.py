@@ -265,8 +265,20 @@ def _invalid_character(text: str, filename: str) -> Diagnostic | None:
 
 
 def compile_file(path: str | Path) -> CompileResult:
+    """Compiles a file; one that is not UTF-8 text is a read-error at the first bad byte.
+    Raises OSError when the file cannot be read."""
     path = Path(path)
-    return compile_source(path.read_text(encoding="utf-8"), str(path))
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        before = data[: err.start].decode("utf-8", errors="replace")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        message = f"the file is not UTF-8 text (byte 0x{data[err.start]:02x})"
+        diag = Diagnostic(str(path), line, column, line, column + 1, "error", "read-error", message)
+        return CompileResult([diag], None, data.decode("utf-8", errors="replace"))
+    return compile_source(text, str(path))
 
 
 def load_program(path: str | Path) -> Program:
