@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
+import stat
 from pathlib import Path
 
 from neam.agents.forge_state import STATE_DIR
@@ -49,8 +50,14 @@ def acquire(workspace: Path, agent: str) -> WorkspaceLock:
     naming the run that holds it. Never waits."""
     directory = workspace / STATE_DIR
     directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    path = directory / LOCK_FILE
+    try:  # never through a symlink: a cloned workspace could point it anywhere
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666)
+    except OSError as exc:
+        raise ValueError(f"cannot open the forge lock {path}: {exc.strerror}") from None
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"the forge lock {path} is not a regular file")
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         holder = os.pread(fd, 512, 0).decode("utf-8", errors="replace").strip()

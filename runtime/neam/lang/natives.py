@@ -20,6 +20,7 @@ from neam.lang import workspace as ws
 from neam.lang.host import AgentHost
 from neam.lang.values import (
     MAX_INT_DIGITS,
+    MAX_ITEMS,
     MAX_VALUE_DEPTH,
     NeamValueError,
     bounded_text,
@@ -181,7 +182,10 @@ def _range(ctx: NativeContext, args: list[Any]) -> list[int]:
     if len(args) == 3 and args[2] == 0:
         raise NeamValueError("range() step must not be zero")
     numbers = range(*args)
-    check_items(len(numbers))
+    try:
+        check_items(len(numbers))
+    except OverflowError:  # more items than a machine word counts
+        raise NeamValueError(f"range() is larger than the limit ({MAX_ITEMS:,} items)") from None
     return list(numbers)
 
 

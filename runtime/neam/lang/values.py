@@ -255,7 +255,7 @@ def binary(op: str, a: Any, b: Any) -> Any:
         raise NeamValueError(f"cannot compare {type_name(a)} and {type_name(b)} with '{op}'")
     elif op == "*" and isinstance(a, str) and isinstance(b, int) and not isinstance(b, bool):
         check_length(len(a) * b)
-        return a * b
+        return a * max(b, 0)
     raise NeamValueError(f"cannot apply '{op}' to {type_name(a)} and {type_name(b)}")
 
 

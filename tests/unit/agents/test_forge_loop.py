@@ -233,6 +233,18 @@ def test_a_second_run_on_a_locked_workspace_is_refused(make_runtime, stub, tmp_p
     assert rt.run_forge("builder", max_iterations=2).iterations == 2  # released at the end
 
 
+def test_the_lock_file_is_never_followed_through_a_symlink(make_runtime, stub, tmp_path):
+    rt = make_runtime(forge_source("return true;", "none"))
+    spec = rt.forge_spec("builder")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (spec.workspace / ".neam-forge").mkdir(parents=True)
+    (spec.workspace / ".neam-forge" / "lock").symlink_to(victim)
+    with pytest.raises(ValueError, match="cannot open the forge lock"):
+        rt.run_forge("builder")
+    assert victim.read_text() == "precious" and stub.requests == []
+
+
 def test_provider_error_ends_with_error(make_runtime, stub):
     rt = make_runtime(forge_source("return true;", "none"))
     stub.fail(401, message="bad key")

@@ -67,6 +67,8 @@ def test_values_that_contain_themselves() -> None:
     ("code", "needle"),
     [
         ("emit range(0, 200000000);", "list of 200,000,000 items is larger than the limit"),
+        ("emit range(1" + "0" * 30 + ");", "range() is larger than the limit"),
+        ('emit len("x" * -1' + "0" * 30 + ");", None),
         ('let s = "ab";\nwhile true { s = s + s; }', "longer than the limit"),
         ('emit "x" * 1000000000;', "string of 1,000,000,000 characters"),
         ('emit "a".replace("", "x" * 20);', None),
