@@ -170,7 +170,10 @@ class ForgeJobs:
 
     def _persisted(self, agent: str) -> ForgeState:
         """The last run before this process started (the loop persists it to resume)."""
-        saved = forge_state.load(self._runtime.forge_spec(agent).workspace, agent)
+        try:
+            saved = forge_state.load(self._runtime.forge_spec(agent).workspace, agent)
+        except ValueError as exc:  # a corrupt state file: report it, it blocks a resume
+            return ForgeState(agent=agent, last_outcome="error", message=str(exc))
         if saved.iteration == 0:
             return ForgeState(agent=agent)
         interrupted = saved.outcome == RUNNING

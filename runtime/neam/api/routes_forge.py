@@ -77,8 +77,9 @@ async def start(request: Request, agent: str) -> dict[str, object]:
             agent=agent,
             reason="completed",
         ) from None
-    except ValueError as exc:  # an unwritable workspace, a corrupt state file
-        raise ApiError(409, str(exc), agent=agent, reason="workspace") from None
+    except (ValueError, OSError) as exc:  # an unusable workspace, a corrupt state file
+        message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ApiError(409, message, agent=agent, reason="workspace") from None
     return {"status": "started", "agent": agent, **limits}
 
 

@@ -154,3 +154,16 @@ def test_start_without_the_provider_key_is_503_naming_it(demo) -> None:
     assert r.json()["env_var"] == "OPENAI_API_KEY"
     assert "OPENAI_API_KEY" in r.json()["error"]
     assert c.get(STATUS).json()["running"] is False
+
+
+def test_a_corrupt_state_file_is_reported_not_a_500(demo, tmp_path) -> None:
+    server = demo()
+    state = tmp_path / "workspace" / "code_builder" / ".neam-forge" / "code_builder.json"
+    state.parent.mkdir(parents=True)
+    state.write_text("{not json")
+    status = server.client.get(STATUS)
+    assert status.status_code == 200
+    assert status.json()["last_outcome"] == "error" and "is corrupt" in status.json()["message"]
+    r = server.client.post(START)
+    assert r.status_code == 409 and r.json()["reason"] == "workspace"
+    assert "is corrupt" in r.json()["error"]
