@@ -18,7 +18,7 @@ nothing, in source order, and the agent method calls the checker looks at.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,31 +76,31 @@ class _Resolver:
     def __init__(self, known: set[str]) -> None:
         self.known = known  # declarations, natives, namespaces
         self.found: list[UnknownName] = []
-        # The code being resolved, innermost last, and (computed for lambdas only)
-        # every name it declares.
-        self.enclosing: list[list[Any]] = []
+        # The bodies being resolved (parameters and statements), innermost last, and
+        # (computed for lambdas only) every name one declares.
+        self.enclosing: list[tuple[Sequence[ast.Param], list[ast.Stmt]]] = []
         self._declared: dict[int, set[str]] = {}
 
     # ------------------------------------------------------------------ entry points
 
     def function(self, fn: ast.FunDecl, globals_: _Scope) -> None:
-        if fn.body is None:
-            return
-        self.toplevel(fn.body.body, _Scope(globals_, (p.name for p in fn.params)), fn.params)
+        if fn.body is not None:
+            self.body(fn.body.body, _Scope(globals_, (p.name for p in fn.params)), fn.params)
 
-    def toplevel(self, stmts: list[ast.Stmt], scope: _Scope, params: list[Any] = ()) -> None:  # type: ignore[assignment]
-        self.enclosing.append([params, stmts])
+    def body(self, stmts: list[ast.Stmt], scope: _Scope, params: Sequence[ast.Param] = ()) -> None:
+        """Resolves a function body (or the top-level statements) in ``scope``."""
+        self.enclosing.append((params, stmts))
         try:
             self.block(stmts, scope)
         finally:
             self.enclosing.pop()
 
     def declared_around(self) -> set[str]:
-        """Every name the innermost enclosing code declares (for a lambda in it)."""
-        code = self.enclosing[-1]
-        key = id(code[1])
+        """Every name the innermost enclosing body declares (for a lambda in it)."""
+        params, stmts = self.enclosing[-1]
+        key = id(stmts)
         if key not in self._declared:
-            self._declared[key] = declared_in(code)
+            self._declared[key] = declared_in([list(params), stmts])
         return self._declared[key]
 
     # ------------------------------------------------------------------ statements
@@ -263,7 +263,7 @@ def unknown_names(items: list[ast.Node], known: set[str]) -> list[UnknownName]:
         else:
             for fn in _toplevel_functions(item):
                 resolver.function(fn, globals_)
-    resolver.toplevel(statements, _Scope(None, {let.name for let in lets if let.const} | aliases))
+    resolver.body(statements, _Scope(None, {let.name for let in lets if let.const} | aliases))
     uses: list[UnknownName] = []
     reported: set[str] = set()
     for use in sorted(resolver.found, key=lambda u: (u.node.line, u.node.column)):
