@@ -42,7 +42,8 @@ NS = "bench-operator"
 
 
 @contextmanager
-def _cluster() -> Iterator[ClusterHandle]:
+def bench_cluster() -> Iterator[ClusterHandle]:
+    """A fresh local cluster, or $KUBECONFIG's with NEAM_TEST_CLUSTER=existing."""
     if os.environ.get("NEAM_TEST_CLUSTER") == "existing":
         yield existing_cluster()
     else:
@@ -134,7 +135,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def main() -> None:
-    with _cluster() as kube, tempfile.TemporaryDirectory() as logs:
+    with bench_cluster() as kube, tempfile.TemporaryDirectory() as logs:
         install_crds(kube)
         kube.kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=true")
         kube.kubectl("create", "namespace", NS)

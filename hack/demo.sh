@@ -5,9 +5,10 @@
 #      files and commits each iteration to git;
 #   3. the operator on real pods: the e2e cluster (hack/e2e.sh: a local control plane,
 #      a real kubelet and containerd, the operator running in it from the dev overlay)
-#      runs examples/k8s/ (a ConfigMap + ForgeRun pair) and a ForgeRun that does not
-#      compile; `kubectl get forgeruns` shows the real iteration count and cost, and
-#      the demo shows the files and git history the agent left on its volume.
+#      runs examples/k8s/: a ForgeRun (and one that does not compile; `kubectl get
+#      forgeruns` shows the real iteration count and cost, and the demo shows the files
+#      and git history the agent left on its volume), a ClawAgent it talks to, and an
+#      AgentDAG whose nodes pass their results on.
 # The LLM of step 3 is the project's OpenAI-compatible stub on 127.0.0.1
 # (tests/support/llm_stubs.py), answering from hack/demo/hello.replies.yaml: no key,
 # no network. The cluster keeps running afterwards; `make e2e-down` removes it.
@@ -53,7 +54,8 @@ kubectl get nodes -o wide
 kubectl -n neam-system get deployment,pods
 
 step "a stand-in LLM on 127.0.0.1 (OpenAI-compatible; pods share the host network)"
-KEY="sk-demo-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+random_key() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
+KEY="sk-demo-$(random_key)"
 "$BIN/python" -m tests.support.llm_stubs --port 0 --kind openai --api-key "$KEY" \
   --replies hack/demo/hello.replies.yaml >"$WORK/llm.log" 2>&1 &
 STUB_PID=$!
@@ -69,12 +71,18 @@ step "namespace $NS (labelled so the test cluster runs its pods on the real node
 kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f -
 kubectl label --overwrite namespace "$NS" neam.dev/e2e-real-pods=true
 kubectl -n "$NS" delete forgerun hello broken --ignore-not-found --wait=true >/dev/null
+kubectl -n "$NS" delete clawagent support --ignore-not-found --wait=true >/dev/null
 kubectl -n "$NS" create secret generic llm-provider --from-literal=OPENAI_API_KEY="$KEY" \
   --from-literal=OPENAI_BASE_URL="$URL" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-echo "secret/llm-provider holds OPENAI_API_KEY and OPENAI_BASE_URL (the pod gets them as env)"
+echo "secret/llm-provider holds OPENAI_API_KEY and OPENAI_BASE_URL (the pods get them as env)"
+API_KEY="$(random_key)"
+kubectl -n "$NS" create secret generic support-keys --from-literal=api-key="$API_KEY" \
+  --from-literal=admin-key="$(random_key)" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+echo "secret/support-keys holds random keys for the ClawAgent (instead of examples/k8s/support-keys.yaml)"
 
-step "kubectl apply -n $NS -f examples/k8s/  (ConfigMap hello-forge-source + ForgeRun hello)"
-kubectl -n "$NS" apply -f examples/k8s/
+step "kubectl apply -n $NS: examples/k8s/ (ForgeRun hello and its ConfigMap, ClawAgent support and its ConfigMap)"
+kubectl -n "$NS" apply -f examples/k8s/configmap.yaml -f examples/k8s/forgerun.yaml \
+  -f examples/k8s/clawagent.yaml
 
 step "a ForgeRun whose program does not compile"
 kubectl -n "$NS" apply -f - <<'YAML'
@@ -119,9 +127,50 @@ echo "--- hello.txt:"
 cat "$DIR/hello.txt"
 git -c safe.directory="$DIR" -C "$DIR" log --format='%h %s'
 
+step "the ClawAgent support: neam-api in a Deployment, keys from the Secret"
+kubectl -n "$NS" wait --for=condition=Ready clawagent/support --timeout=180s
+kubectl -n "$NS" get clawagents
+PORT="$(kubectl -n "$NS" get clawagent support -o jsonpath='{.spec.port}')"
+# Pods share the host network on this test cluster: the Service's port is on 127.0.0.1.
+say() {
+  echo "user: $1"
+  "$BIN/python" - "$PORT" "$API_KEY" "$1" <<'PY'
+import json, sys, urllib.request
+port, key, text = sys.argv[1:]
+request = urllib.request.Request(
+    f"http://127.0.0.1:{port}/api/v1/claw/support_bot/sessions/ada/message",
+    data=json.dumps({"message": text}).encode(),
+    headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+)
+with urllib.request.urlopen(request, timeout=60) as response:
+    print("support_bot:", json.load(response)["response"])
+PY
+}
+say "Hi, I am Ada."
+say "What is my name, and when does ORD-1 ship?"
+CLAIM="$(kubectl -n "$NS" get pvc -l neam.dev/clawagent=support -o jsonpath='{.items[0].metadata.name}')"
+VOLUME="$(kubectl -n "$NS" get pvc "$CLAIM" -o jsonpath='{.spec.volumeName}')"
+SESSION="$(kubectl get pv "$VOLUME" -o jsonpath='{.spec.local.path}')/sessions/support_bot/ada.jsonl"
+echo "--- the session on the sessions volume ($SESSION):"
+"$BIN/python" - "$SESSION" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    turn = json.loads(line)
+    print(f"  user: {turn['user']!r} -> assistant: {turn['assistant']!r}")
+PY
+
+step "the AgentDAG market-report: research -> analysis -> report, one pod per node"
+kubectl -n "$NS" delete agentdag market-report --ignore-not-found --wait=true >/dev/null
+kubectl -n "$NS" apply -f examples/k8s/agentdag.yaml
+kubectl -n "$NS" wait --for=condition=Succeeded agentdag/market-report --timeout=300s
+kubectl -n "$NS" get agentdags
+echo "--- each node's result (the next node's prompt ends with these):"
+kubectl -n "$NS" get agentdag market-report \
+  -o jsonpath='{range .status.nodes[*]}{.id}{" ("}{.cost}{"): "}{.result}{"\n"}{end}'
+
 cat <<MSG
 
 The e2e cluster is still up. Explore it with:
-  eval "\$(make -s e2e-env)"; kubectl -n $NS get forgeruns,jobs,pods,pvc
+  eval "\$(make -s e2e-env)"; kubectl -n $NS get forgeruns,clawagents,agentdags,jobs,pods
 Remove it (and everything it changed on this machine) with: make e2e-down
 MSG

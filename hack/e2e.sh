@@ -351,10 +351,10 @@ stop_containers() {
       kill -KILL "${pid}" 2>/dev/null || true
     done < <(find "$(dirname "${procs}")" -name cgroup.procs -exec cat {} + 2>/dev/null)
   done
-  for pid in $(pgrep -x containerd-shim-runc-v2 || true); do
-    if tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null | grep -qF -- "${SOCKET}"; then
-      kill -KILL "${pid}" 2>/dev/null || true
-    fi
+  local cmdline
+  for cmdline in $(grep -lsF -- "${SOCKET}" /proc/[0-9]*/cmdline); do
+    pid="${cmdline#/proc/}"
+    kill -KILL "${pid%/cmdline}" 2>/dev/null || true
   done
 }
 

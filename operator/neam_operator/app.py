@@ -7,6 +7,8 @@ from typing import Any
 import kopf
 
 from neam_operator import credentials
+from neam_operator.handlers.agentdag import AgentDAGs
+from neam_operator.handlers.clawagent import ClawAgents
 from neam_operator.handlers.forgerun import ForgeRuns
 from neam_operator.kube import Kube
 from neam_operator.models import GROUP, VERSION
@@ -16,6 +18,22 @@ CHILD_JOBS = {
     "app.kubernetes.io/managed-by": "neam-operator",
     "app.kubernetes.io/component": "forge",
 }
+DAG_NODE_JOBS = {
+    "app.kubernetes.io/managed-by": "neam-operator",
+    "app.kubernetes.io/component": "dag-node",
+}
+CHILD_DEPLOYMENTS = {
+    "app.kubernetes.io/managed-by": "neam-operator",
+    "app.kubernetes.io/component": "claw",
+}
+
+
+def _owner(meta: dict[str, Any], kind: str) -> str | None:
+    """The name of the neam.dev ``kind`` that controls an object, if any."""
+    for ref in meta.get("ownerReferences") or []:
+        if ref.get("kind") == kind and ref.get("apiVersion") == f"{GROUP}/{VERSION}":
+            return ref["name"]
+    return None
 
 
 def build_registry(settings: Settings) -> kopf.OperatorRegistry:
@@ -42,13 +60,17 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.networking.request_timeout = 60
-        memo.forgeruns = ForgeRuns(await Kube.connect(), operator_settings)
+        kube = await Kube.connect()
+        memo.kube = kube
+        memo.forgeruns = ForgeRuns(kube, operator_settings)
+        memo.clawagents = ClawAgents(kube, operator_settings)
+        memo.agentdags = AgentDAGs(kube, operator_settings)
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(memo: kopf.Memo, **_: Any) -> None:
-        runs: ForgeRuns | None = getattr(memo, "forgeruns", None)
-        if runs is not None:
-            await runs.kube.close()
+        kube: Kube | None = getattr(memo, "kube", None)
+        if kube is not None:
+            await kube.close()
 
     @kopf.on.event(GROUP, VERSION, "forgeruns", registry=registry)
     async def forgerun_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
@@ -56,15 +78,68 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
         key = (meta["namespace"], meta["name"])
         if event.get("type") == "DELETED":
             memo.forgeruns.forget(key)
-            return
-        await memo.forgeruns.reconcile(key, event["object"])
+        else:
+            await memo.forgeruns.reconcile(key, event["object"])
+        dag = _owner(meta, "AgentDAG")  # a run node's ForgeRun moves its DAG on
+        if dag is not None:
+            await memo.agentdags.reconcile((meta["namespace"], dag))
 
     @kopf.on.event("batch", "v1", "jobs", labels=CHILD_JOBS, registry=registry)
     async def job_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
         meta = event["object"]["metadata"]
-        for ref in meta.get("ownerReferences") or []:
-            if ref.get("kind") == "ForgeRun" and ref.get("apiVersion") == f"{GROUP}/{VERSION}":
-                await memo.forgeruns.reconcile((meta["namespace"], ref["name"]))
+        owner = _owner(meta, "ForgeRun")
+        if owner is not None:
+            await memo.forgeruns.reconcile((meta["namespace"], owner))
+
+    @kopf.on.event("batch", "v1", "jobs", labels=DAG_NODE_JOBS, registry=registry)
+    async def dag_node_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
+        meta = event["object"]["metadata"]
+        dag = _owner(meta, "AgentDAG")
+        if dag is not None:
+            await memo.agentdags.reconcile((meta["namespace"], dag))
+
+    @kopf.on.event(GROUP, VERSION, "agentdags", registry=registry)
+    async def agentdag_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
+        body = event["object"]
+        meta = body["metadata"]
+        key = (meta["namespace"], meta["name"])
+        if event.get("type") == "DELETED":
+            memo.agentdags.forget(key)
+            return
+        # Only the operator writes a DAG's status: a status-only change needs no reconcile.
+        observed = (body.get("status") or {}).get("observedGeneration")
+        if event.get("type") == "MODIFIED" and observed == meta.get("generation"):
+            return
+        await memo.agentdags.reconcile(key)
+
+    @kopf.on.event(GROUP, VERSION, "clawagents", registry=registry)
+    async def clawagent_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
+        body = event["object"]
+        meta = body["metadata"]
+        key = (meta["namespace"], meta["name"])
+        if event.get("type") == "DELETED":
+            memo.clawagents.forget(key)
+            return
+        # A status-only change (the operator's own write) needs no reconcile: the spec
+        # was handled, and the children's changes arrive as their own events.
+        observed = (body.get("status") or {}).get("observedGeneration")
+        if event.get("type") == "MODIFIED" and observed == meta.get("generation"):
+            return
+        await memo.clawagents.reconcile(key)
+
+    @kopf.on.event("apps", "v1", "deployments", labels=CHILD_DEPLOYMENTS, registry=registry)
+    async def deployment_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
+        meta = event["object"]["metadata"]
+        owner = _owner(meta, "ClawAgent")
+        if owner is not None:
+            await memo.clawagents.reconcile((meta["namespace"], owner))
+
+    # A changed (or new) source ConfigMap recompiles the ClawAgents that name it.
+    @kopf.on.event("", "v1", "configmaps", registry=registry)
+    async def configmap_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
+        meta = event["object"]["metadata"]
+        for key in memo.clawagents.referencing(meta["namespace"], meta["name"]):
+            await memo.clawagents.reconcile(key)
 
     operator_settings = settings
     return registry

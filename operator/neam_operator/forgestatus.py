@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from neam_operator.conditions import Cond, lifecycle, merge
+from neam_operator.conditions import TERMINAL, Cond, lifecycle, merge
 
 OUTCOMES = frozenset({"completed", "aborted", "cost_limit", "iteration_limit", "error"})
 MESSAGE_LIMIT = 1024
@@ -43,6 +43,24 @@ def parse_termination(text: str | None) -> Termination | None:
         iterations=iterations if isinstance(iterations, int) and iterations >= 0 else None,
         total_cost=decimal_string(data.get("total_cost")),
         message=str(message)[:MESSAGE_LIMIT] if message is not None else None,
+    )
+
+
+def final_progress(progress: dict[str, Any]) -> Termination | None:
+    """The runtime's last progress report as a termination, when it reported an end.
+
+    The runtime reports its final state before it exits; that report stands in for a
+    termination message the operator can no longer read (a Job deletes the pods of a
+    stopped run, and a deleted pod's status goes with it)."""
+    outcome = progress.get("outcome")
+    if outcome not in OUTCOMES:
+        return None
+    iteration = progress.get("iteration")
+    return Termination(
+        outcome=outcome,
+        iterations=iteration if isinstance(iteration, int) else None,
+        total_cost=decimal_string(progress.get("totalCost")),
+        message=progress.get("message"),
     )
 
 
@@ -120,6 +138,8 @@ def observe(
 ) -> dict[str, Any]:
     """The status patch for a launched run, folding progress and the termination message."""
     progress = status.get("progress") or {}
+    if term is None and job_phase(job, None, progress)[0] in TERMINAL:
+        term = final_progress(progress)
     phase, reason, message, outcome = job_phase(job, term, progress)
     t = term or Termination()
     patch: dict[str, Any] = {

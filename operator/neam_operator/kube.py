@@ -15,6 +15,8 @@ import aiohttp
 from neam_operator.credentials import Credentials, load
 
 MERGE = "application/merge-patch+json"
+APPLY = "application/apply-patch+yaml"  # server-side apply (JSON is YAML)
+FIELD_MANAGER = "neam-operator"
 # Ask for metadata only: existence checks need neither the spec nor a ConfigMap's data.
 METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 
@@ -24,10 +26,15 @@ PLURALS = {
     ("v1", "PersistentVolumeClaim"): "persistentvolumeclaims",
     ("v1", "ServiceAccount"): "serviceaccounts",
     ("v1", "Pod"): "pods",
+    ("v1", "Service"): "services",
+    ("apps/v1", "Deployment"): "deployments",
+    ("apps/v1", "ReplicaSet"): "replicasets",
     ("rbac.authorization.k8s.io/v1", "Role"): "roles",
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): "rolebindings",
     ("batch/v1", "Job"): "jobs",
     ("neam.dev/v1alpha1", "ForgeRun"): "forgeruns",
+    ("neam.dev/v1alpha1", "ClawAgent"): "clawagents",
+    ("neam.dev/v1alpha1", "AgentDAG"): "agentdags",
 }
 
 
@@ -122,6 +129,26 @@ class Kube:
         if existing is None:  # deleted between the 409 and the GET: try once more
             return await self.request("POST", url, obj)
         return existing
+
+    async def ensure(self, obj: dict[str, Any]) -> bool:
+        """Create ``obj`` unless an object of that name exists; True when it created it.
+        For children that never change once created (content-named, or a claim)."""
+        meta = obj["metadata"]
+        try:
+            await self.request("POST", path(obj["apiVersion"], obj["kind"], meta["namespace"]), obj)
+        except ApiError as e:
+            if e.status != 409:
+                raise
+            return False
+        return True
+
+    async def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Server-side apply ``obj`` as the operator's field manager (create or converge;
+        a no-op when nothing changed). Conflicts with other managers are overridden."""
+        meta = obj["metadata"]
+        url = path(obj["apiVersion"], obj["kind"], meta["namespace"], meta["name"])
+        params = {"fieldManager": FIELD_MANAGER, "force": "true"}
+        return await self.request("PATCH", url, obj, APPLY, params=params)
 
     async def merge_patch(self, url: str, patch: dict[str, Any]) -> dict[str, Any]:
         return await self.request("PATCH", url, patch, MERGE)

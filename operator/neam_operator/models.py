@@ -28,6 +28,9 @@ QUANTITY = (
 )
 
 Phase = Literal["Pending", "Running", "Succeeded", "Failed", "Stopped"]
+NodePhase = Literal["Pending", "Running", "Succeeded", "Failed", "Stopped", "Skipped"]
+# A ForgeRun's task (an AgentDAG composes a node's task with its dependencies' results).
+TASK_LIMIT = 262144
 Outcome = Literal["running", "completed", "aborted", "cost_limit", "iteration_limit", "error"]
 
 
@@ -168,6 +171,7 @@ class ForgeRunSpec(Model):
             _immutable("agent"),
             _immutable("maxIterations"),
             _immutable("maxCost"),
+            _immutable("task"),
             _immutable("workspace"),
             _immutable("image"),
             _immutable("env"),
@@ -182,6 +186,12 @@ class ForgeRunSpec(Model):
     agent: str | None = Field(None, max_length=128, description="forge agent; default: the first")
     max_iterations: int | None = Field(None, le=100000)
     max_cost: DecimalStr | None = Field(None, description="cost limit in USD, a decimal string")
+    task: str | None = Field(
+        None,
+        max_length=TASK_LIMIT,
+        description="the loop's task when the workspace has no plan file "
+        "(default: the goal in the agent's system prompt)",
+    )
     workspace: Storage | None = None
     image: str | None = Field(None, max_length=512)
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
@@ -236,6 +246,45 @@ class ForgeRunStatus(Model):
 # ---------------------------------------------------------------- ClawAgent
 
 
+class KeySecretRef(Model):
+    """One key of a Secret (the value never leaves the Secret: it reaches pods as env)."""
+
+    name: Name
+    key: str = Field(max_length=253, pattern=CONFIGMAP_KEY)
+
+
+class ClawAuth(Model):
+    """Keys of the served ``neam-api``: ``NEAM_API_KEY`` (agent endpoints) and
+    ``NEAM_ADMIN_KEY`` (admin endpoints), each from a Secret. Without an API key the
+    endpoint is unauthenticated, which the status reports."""
+
+    api_key_secret_ref: KeySecretRef | None = None
+    admin_key_secret_ref: KeySecretRef | None = None
+
+
+AccessMode = Literal["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"]
+
+
+class SessionsStorage(Model):
+    """The sessions claim: one the operator creates (size, storageClassName,
+    accessMode), or an existing claim. More than one replica needs a claim every
+    replica can mount (ReadWriteMany)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            (
+                "!has(self.existingClaim) || "
+                "(!has(self.size) && !has(self.storageClassName) && !has(self.accessMode))",
+                "existingClaim excludes size, storageClassName and accessMode",
+            )
+        )
+    )
+    size: Quantity | None = None
+    storage_class_name: Name | None = None
+    access_mode: AccessMode | None = Field(None, description="default ReadWriteOnce")
+    existing_claim: Name | None = None
+
+
 class ClawAgentSpec(Model):
     """A multi-turn assistant served by ``neam-api`` (Deployment + Service + sessions PVC)."""
 
@@ -250,7 +299,15 @@ class ClawAgentSpec(Model):
     resources: Resources | None = None
     env: list[EnvVar] | None = Field(None, max_length=64)
     secret_refs: list[SecretRef] | None = Field(None, max_length=16)
-    sessions: Storage | None = None
+    auth: ClawAuth | None = None
+    sessions: SessionsStorage | None = None
+    termination_grace_period_seconds: int = Field(
+        30,
+        ge=2,
+        le=3600,
+        description="how long a pod may take to stop; neam-api drains in-flight requests "
+        "for this long minus 2 seconds",
+    )
 
 
 class ClawAgentStatus(Model):
@@ -258,9 +315,13 @@ class ClawAgentStatus(Model):
     phase: Literal["Pending", "Ready", "Degraded", "Failed"] | None = None
     replicas: int | None = None
     ready_replicas: int | None = None
+    ready: str | None = Field(None, max_length=32, description="ready/desired replicas, N/M")
     selector: str | None = Field(None, max_length=1024)
-    endpoint: str | None = Field(None, max_length=512)
+    endpoint: str | None = Field(None, max_length=512, description="the Service's in-cluster URL")
     agents: list[Annotated[str, Field(max_length=128)]] | None = Field(None, max_length=64)
+    program_hash: str | None = Field(
+        None, max_length=128, description="hash of the program the Deployment serves"
+    )
     message: str | None = Field(None, max_length=4096)
     conditions: Conditions | None = None
 
@@ -273,10 +334,16 @@ class DagNode(Model):
     agent: str = Field(max_length=128)
     task: str | None = Field(None, max_length=8192)
     depends_on: list[Annotated[str, Field(max_length=63)]] | None = Field(None, max_length=32)
+    run: bool | None = Field(
+        None,
+        description="a forge agent's full build-verify loop, as a child ForgeRun "
+        "(default: one spawn of the agent)",
+    )
 
 
 class AgentDAGSpec(Model):
-    """Agents run in dependency order in one Job; independent nodes run concurrently."""
+    """Agents run in dependency order, one Job (or child ForgeRun) per node; independent
+    nodes run concurrently, up to ``parallelism`` at once."""
 
     model_config = ConfigDict(
         json_schema_extra=cel(
@@ -291,6 +358,10 @@ class AgentDAGSpec(Model):
             ),
             ("self.source == oldSelf.source", "source is immutable once the DAG has been created"),
             ("self.nodes == oldSelf.nodes", "nodes are immutable once the DAG has been created"),
+            (
+                "!has(oldSelf.stop) || !oldSelf.stop || (has(self.stop) && self.stop)",
+                "a stopped DAG cannot be resumed",
+            ),
         )
     )
     source: Source
@@ -301,7 +372,9 @@ class AgentDAGSpec(Model):
     resources: Resources | None = None
     env: list[EnvVar] | None = Field(None, max_length=64)
     secret_refs: list[SecretRef] | None = Field(None, max_length=16)
-    workspace: Storage | None = None
+    workspace: Storage | None = Field(
+        None, description="a volume the node pods share at /workspace (default: none)"
+    )
     active_deadline_seconds: int | None = Field(None, ge=1)
     backoff_limit: int | None = Field(None, ge=0, le=100)
     ttl_seconds_after_finished: int | None = Field(None, ge=0)
@@ -310,18 +383,27 @@ class AgentDAGSpec(Model):
 
 class DagNodeStatus(Model):
     id: str = Field(max_length=63)
-    phase: Phase | None = None
+    phase: NodePhase | None = None
     outcome: str | None = Field(None, max_length=64)
     message: str | None = Field(None, max_length=1024)
-    result: str | None = Field(None, max_length=1024, description="truncated; see resultsConfigMap")
+    result: str | None = Field(
+        None, max_length=1024, description="the start of the result; see resultConfigMap"
+    )
+    result_config_map: str | None = Field(None, max_length=253)
+    cost: DecimalStr | None = None
+    iteration: int | None = Field(None, description="iterations of a run node's ForgeRun")
+    child: str | None = Field(None, max_length=253, description="the node's Job or ForgeRun")
+    start_time: str | None = None
+    completion_time: str | None = None
 
 
 class AgentDAGStatus(Model):
     observed_generation: int | None = None
     phase: Phase | None = None
-    progress: str | None = Field(None, max_length=32, description="finished/total nodes, N/M")
+    progress: str | None = Field(None, max_length=32, description="succeeded/total nodes, N/M")
+    total_cost: DecimalStr | None = None
     nodes: list[DagNodeStatus] | None = Field(None, max_length=64)
-    results_config_map: str | None = Field(None, max_length=253)
+    program_hash: str | None = Field(None, max_length=128)
     message: str | None = Field(None, max_length=4096)
     start_time: str | None = None
     completion_time: str | None = None

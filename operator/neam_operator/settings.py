@@ -28,6 +28,7 @@ class Settings:
     cpu_limit: str = "2"
     memory_limit: str = "2Gi"
     workspace_size: str = "1Gi"
+    sessions_size: str = "1Gi"
     backoff_limit: int = 1
     termination_grace_seconds: int = 300
     # How often the children of each unfinished run are checked (± 20 % jitter).
@@ -49,6 +50,7 @@ class Settings:
             cpu_limit=e.get("NEAM_RUNTIME_CPU_LIMIT") or d.cpu_limit,
             memory_limit=e.get("NEAM_RUNTIME_MEMORY_LIMIT") or d.memory_limit,
             workspace_size=e.get("NEAM_WORKSPACE_SIZE") or d.workspace_size,
+            sessions_size=e.get("NEAM_SESSIONS_SIZE") or d.sessions_size,
             backoff_limit=_int(e, "NEAM_BACKOFF_LIMIT", d.backoff_limit),
             termination_grace_seconds=_int(
                 e, "NEAM_TERMINATION_GRACE_SECONDS", d.termination_grace_seconds

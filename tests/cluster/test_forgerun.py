@@ -13,7 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.claw import ready, wait_claw
 from tests.support.cluster import REPO_ROOT, ClusterHandle
+from tests.support.dag import wait_dag
 from tests.support.operator_harness import (
     BAD_PROGRAM,
     UNSCHEDULABLE,
@@ -318,8 +320,9 @@ def test_job_completed_by_kwok(kube: ClusterHandle, ns: str) -> None:
     assert st["outcome"] == "completed"
 
 
-def test_readme_example_pair(kube: ClusterHandle, ns: str) -> None:
-    """examples/k8s/ as the README applies it: `kubectl apply -f examples/k8s/`."""
+def test_readme_examples(kube: ClusterHandle, ns: str) -> None:
+    """examples/k8s/ as the README applies it: `kubectl apply -f examples/k8s/` (the
+    ForgeRun pair, and the ClawAgent with its ConfigMap and Secret)."""
     kube.kubectl("apply", "-n", ns, "-f", str(REPO_ROOT / "examples" / "k8s"))
     wait_for(lambda: get_json(kube, "job", "hello-forge", "-n", ns), "the example's Job")
     st = wait_for(
@@ -331,3 +334,10 @@ def test_readme_example_pair(kube: ClusterHandle, ns: str) -> None:
     assert c["envFrom"] == [{"secretRef": {"name": "llm-provider"}}]
     row = kube.kubectl("get", "forgeruns", "-n", ns).stdout.splitlines()[1].split()
     assert row[:2] == ["hello", "hello_builder"]
+    claw = wait_claw(kube, ns, "support", "Ready", ready)
+    assert claw["agents"] == ["support_bot"] and claw["ready"] == "1/1"
+    assert condition(claw, "Authenticated")["status"] == "True"
+    # KWOK ends the node pods (they run nothing here): the DAG goes through in order.
+    dag = wait_dag(kube, ns, "market-report", "Succeeded", lambda s: s.get("phase") == "Succeeded")
+    assert dag["progress"] == "3/3"
+    assert [n["id"] for n in dag["nodes"]] == ["research", "analysis", "report"]

@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.claw import clawagent, ready, wait_claw
 from tests.support.cluster import REPO_ROOT, ClusterHandle
+from tests.support.dag import agentdag, dag_node
 from tests.support.operator_harness import (
     UNSCHEDULABLE,
     OperatorProcess,
+    apply,
     finish_pod,
     get_json,
     install_crds,
@@ -22,6 +25,22 @@ from tests.support.operator_harness import (
     wait_for,
     wait_phase,
 )
+
+CLAW = """
+claw agent helper {
+  provider: "openai"
+  model: "gpt-4o-mini"
+  system: "Help."
+}
+
+fun done(ctx) { return true; }
+
+forge agent builder {
+  provider: "openai"
+  model: "gpt-4o-mini"
+  verify: done
+}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +125,15 @@ def test_operator_runs_with_its_least_privilege_account(
             {"outcome": "completed", "iterations": 1, "total_cost": "0.01"},
         )
         wait_for(lambda: get_json(installed, "forgerun", "least", "-n", ns) is None, "TTL deletion")
+        # A ClawAgent and an AgentDAG (whose node Role grants patch on its result ConfigMaps,
+        # which the operator may only grant because it holds it).
+        apply(installed, clawagent(ns, "least-claw", source={"inline": CLAW}))
+        wait_claw(installed, ns, "least-claw", "Ready", ready)
+        nodes = [dag_node("ask", "helper"), dag_node("build", "builder", run=True)]
+        dag = agentdag(ns, "least-dag", nodes, source={"inline": CLAW}, resources=UNSCHEDULABLE)
+        apply(installed, dag)
+        wait_for(lambda: get_json(installed, "job", "least-dag-node-ask", "-n", ns), "node Job")
+        wait_for(lambda: get_json(installed, "forgerun", "least-dag-build", "-n", ns), "run node")
         # RBAC denials read 'is forbidden: User "system:serviceaccount:..." cannot ...'.
         assert "cannot" not in op.log_text(), op.log_text()
     finally:

@@ -86,8 +86,14 @@ def test_the_operator_runs_in_the_cluster_from_the_dev_overlay(kube: ClusterHand
     assert ready["Ready"] == "True"
 
 
-def test_pods_of_unlabelled_namespaces_are_refused_with_instructions(kube: ClusterHandle) -> None:
+def test_new_namespaces_are_labelled_for_real_pods(kube: ClusterHandle) -> None:
     with scratch_namespace(kube, "e2e-plain") as ns:
+        labels = get_json(kube, "namespace", ns)["metadata"]["labels"]
+    assert labels[e2e.REAL_PODS_LABEL] == "true"
+
+
+def test_pods_of_opted_out_namespaces_are_refused_with_instructions(kube: ClusterHandle) -> None:
+    with scratch_namespace(kube, "e2e-out", **{e2e.REAL_PODS_LABEL: "false"}) as ns:
         refused = kube.kubectl(
             "run", "probe", "-n", ns, "--image=neam-operator:dev", "--restart=Never", check=False
         )

@@ -165,9 +165,11 @@ def live_pod(kube: ClusterHandle, ns: str, name: str) -> dict[str, Any]:
     return wait_for(check, f"a pod of ForgeRun {name}")
 
 
-def terminating(kube: ClusterHandle, ns: str, pod: str) -> bool:
-    body = get_json(kube, "pod", pod, "-n", ns)
-    return body is None or bool(body["metadata"].get("deletionTimestamp"))
+def told_to_stop(kube: ClusterHandle, ns: str, pod: str) -> bool:
+    """The runtime in ``pod`` got SIGTERM (it logs so with --verbose): a deletion
+    timestamp alone only says the kubelet will send it."""
+    log = kube.kubectl("logs", "-n", ns, pod, check=False).stdout
+    return "Received SIGTERM: stopping after the current iteration" in log
 
 
 def termination_message(pod: dict[str, Any]) -> dict[str, Any]:
@@ -311,7 +313,7 @@ def test_stop_mid_run_finishes_the_current_iteration(
     )
     try:
         # The Job is suspended and its pod gets SIGTERM while the model call is held ...
-        wait_for(lambda: terminating(kube, namespace, pod), "the pod to be told to stop")
+        wait_for(lambda: told_to_stop(kube, namespace, pod), "the pod to get SIGTERM")
         # ... and the run is not over until that iteration has finished.
         assert run_status(kube, namespace, "stopme")["phase"] == "Running"
     finally:
@@ -335,7 +337,7 @@ def test_a_deleted_pod_is_replaced_and_resumes_within_the_budget(
     first = live_pod(kube, namespace, "resume")["metadata"]["name"]
     kube.kubectl("delete", "pod", first, "-n", namespace, "--wait=false")
     try:
-        wait_for(lambda: terminating(kube, namespace, first), "the pod to be told to stop")
+        wait_for(lambda: told_to_stop(kube, namespace, first), "the pod to get SIGTERM")
     finally:
         llm.release("iteration-2")
     status = wait_status(

@@ -29,6 +29,20 @@ def _pods_running() -> list[int]:
     return pids
 
 
+def _processes_naming(path: Path) -> list[int]:
+    """PIDs of processes with ``path`` in their command line (the containerd shims
+    carry this containerd's socket path)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) != os.getpid():
+            try:
+                if str(path).encode() in (proc / "cmdline").read_bytes():
+                    pids.append(int(proc.name))
+            except OSError:
+                continue
+    return pids
+
+
 def _kube_chains() -> list[str]:
     chains = []
     for tool in ("iptables-save", "ip6tables-save"):
@@ -41,6 +55,7 @@ def test_down_after_a_crash_restores_the_host(kube: ClusterHandle) -> None:
     state = e2e.state_dir()
     created = (state / "created-host-paths").read_text().split()
     assert _pods_running(), "the operator pod should be running before the crash"
+    assert _processes_naming(state / "containerd" / "containerd.sock"), "no shim found"
     # The crash: the kubelet and containerd die; the pods' processes and shims live on.
     for name in ("kubelet", "containerd"):
         os.kill(int((state / "run" / f"{name}.pid").read_text()), signal.SIGKILL)
@@ -48,6 +63,7 @@ def test_down_after_a_crash_restores_the_host(kube: ClusterHandle) -> None:
         e2e.down()
         assert cluster_processes("neam-e2e") == []
         assert _pods_running() == []
+        assert _processes_naming(state) == []
         mounts = Path("/proc/mounts").read_text()
         assert str(state) not in mounts and "/kubepods" not in mounts
         assert not list(Path("/sys/fs/cgroup").glob("*/kubepods"))

@@ -213,9 +213,10 @@ def scratch_namespace(kube: ClusterHandle, prefix: str, **labels: str) -> Iterat
     """A new namespace ``<prefix>-<random>`` with ``labels``, deleted (without
     waiting) afterwards."""
     name = f"{prefix}-{secrets.token_hex(4)}"
-    kube.kubectl("create", "namespace", name)
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
     if labels:
-        kube.kubectl("label", "namespace", name, *(f"{k}={v}" for k, v in labels.items()))
+        namespace["metadata"]["labels"] = labels
+    kube.kubectl("create", "-f", "-", input=json.dumps(namespace))
     try:
         yield name
     finally:
@@ -277,7 +278,12 @@ def job_pod(kube: ClusterHandle, ns: str, job: str) -> dict[str, Any]:
 
 
 def finish_pod(
-    kube: ClusterHandle, ns: str, job: str, exit_code: int, message: dict[str, Any] | str
+    kube: ClusterHandle,
+    ns: str,
+    job: str,
+    exit_code: int,
+    message: dict[str, Any] | str,
+    container: str = "forge",
 ) -> None:
     """Mark the Job's (unscheduled) pod as terminated, with a termination message."""
     pod = job_pod(kube, ns, job)
@@ -288,7 +294,7 @@ def finish_pod(
             "phase": "Succeeded" if exit_code == 0 else "Failed",
             "containerStatuses": [
                 {
-                    "name": "forge",
+                    "name": container,
                     "image": "neam-test:0",
                     "imageID": "",
                     "ready": False,

@@ -115,3 +115,25 @@ def pvc(owner: Owner, name: str, size: str | int, storage_class: str | None) -> 
         "metadata": metadata(owner, name, "workspace"),
         "spec": spec,
     }
+
+
+def reporter_account(owner: Owner, name: str) -> dict[str, Any]:
+    """The service account a child's pods use to report back (no token unless a pod
+    asks for it)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": metadata(owner, name, "reporter"),
+        "automountServiceAccountToken": False,
+    }
+
+
+def reporter_binding(owner: Owner, name: str) -> dict[str, Any]:
+    """Binds the Role ``name`` to the service account ``name``."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": metadata(owner, name, "reporter"),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": owner.namespace}],
+    }

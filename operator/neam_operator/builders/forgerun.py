@@ -15,12 +15,15 @@ from neam_operator.builders.common import (
     metadata,
     pod_security_context,
     pvc,
+    reporter_account,
+    reporter_binding,
 )
 from neam_operator.models import GROUP, VERSION, ForgeRunSpec
 from neam_operator.settings import Settings
 
 PROGRAM_DIR = "/neam/program"
 PROGRAM_KEY = "program.neamb"
+TASK_KEY = "task"
 WORKSPACE = "/workspace"
 TERMINATION_LOG = "/dev/termination-log"
 CONTAINER = "forge"
@@ -72,16 +75,20 @@ def report_resource(owner: Owner) -> str:
 
 
 def program_configmap(
-    owner: Owner, names: ForgeRunNames, neamb: str, program_hash: str
+    owner: Owner, names: ForgeRunNames, neamb: str, program_hash: str, task: str | None
 ) -> dict[str, Any]:
-    """The compiled program snapshot; later edits of the source do not reach this run."""
+    """The compiled program snapshot (and ``spec.task``, too long for a command line);
+    later edits of the source do not reach this run."""
     meta = metadata(owner, names.program, "program")
     meta["annotations"] = {PROGRAM_HASH_ANNOTATION: program_hash}
+    data = {PROGRAM_KEY: neamb}
+    if task is not None:
+        data[TASK_KEY] = task
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": meta,
-        "data": {PROGRAM_KEY: neamb},
+        "data": data,
         "immutable": True,
     }
 
@@ -98,12 +105,7 @@ def workspace_pvc(
 
 
 def service_account(owner: Owner, names: ForgeRunNames) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": metadata(owner, names.service_account, "reporter"),
-        "automountServiceAccountToken": False,
-    }
+    return reporter_account(owner, names.service_account)
 
 
 def role(owner: Owner, names: ForgeRunNames) -> dict[str, Any]:
@@ -124,23 +126,7 @@ def role(owner: Owner, names: ForgeRunNames) -> dict[str, Any]:
 
 
 def role_binding(owner: Owner, names: ForgeRunNames) -> dict[str, Any]:
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "RoleBinding",
-        "metadata": metadata(owner, names.service_account, "reporter"),
-        "roleRef": {
-            "apiGroup": "rbac.authorization.k8s.io",
-            "kind": "Role",
-            "name": names.service_account,
-        },
-        "subjects": [
-            {
-                "kind": "ServiceAccount",
-                "name": names.service_account,
-                "namespace": owner.namespace,
-            }
-        ],
-    }
+    return reporter_binding(owner, names.service_account)
 
 
 def forge_command(agent: str, spec: ForgeRunSpec) -> list[str]:
@@ -159,6 +145,8 @@ def forge_command(agent: str, spec: ForgeRunSpec) -> list[str]:
         cmd += ["--max-iterations", str(spec.max_iterations)]
     if spec.max_cost is not None:
         cmd += ["--max-cost", spec.max_cost]
+    if spec.task is not None:
+        cmd += ["--task-file", f"{PROGRAM_DIR}/{TASK_KEY}"]
     return cmd
 
 
@@ -201,6 +189,9 @@ def job(
     }
     if spec.secret_refs:
         container["envFrom"] = env_from(spec.secret_refs)
+    program_items = [{"key": PROGRAM_KEY, "path": PROGRAM_KEY}]
+    if spec.task is not None:
+        program_items.append({"key": TASK_KEY, "path": TASK_KEY})
     job_spec: dict[str, Any] = {
         "backoffLimit": (
             spec.backoff_limit if spec.backoff_limit is not None else settings.backoff_limit
@@ -223,10 +214,7 @@ def job(
                 "volumes": [
                     {
                         "name": "program",
-                        "configMap": {
-                            "name": names.program,
-                            "items": [{"key": PROGRAM_KEY, "path": PROGRAM_KEY}],
-                        },
+                        "configMap": {"name": names.program, "items": program_items},
                     },
                     {
                         "name": "workspace",
@@ -253,7 +241,7 @@ def children(
     """Every child in creation order (the Job last, once its dependencies exist)."""
     names = ForgeRunNames.of(owner.name, spec)
     out = [
-        program_configmap(owner, names, neamb, program_hash),
+        program_configmap(owner, names, neamb, program_hash, spec.task),
         service_account(owner, names),
         role(owner, names),
         role_binding(owner, names),

@@ -13,60 +13,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
+from neam_operator import events
 from neam_operator import forgestatus as fs
 from neam_operator.builders import forgerun as b
 from neam_operator.builders.common import Owner
 from neam_operator.conditions import TERMINAL, now_rfc3339
+from neam_operator.jobs import termination_message
 from neam_operator.kube import ApiError, Kube, path
 from neam_operator.models import API_VERSION, ForgeRunSpec
 from neam_operator.program import Compiled, Rejected, compile_forge
+from neam_operator.scheduler import Key, Scheduler
 from neam_operator.settings import Settings
+from neam_operator.ttl import expire
 
 log = logging.getLogger("neam_operator.forgerun")
 KIND = "ForgeRun"
-Key = tuple[str, str]
 DELAYED_CONCURRENCY = 8
-
-
-class Scheduler:
-    """At most one pending delayed reconcile per run (retries, TTL expiry, resync)."""
-
-    def __init__(self, action: Callable[[Key], Awaitable[None]]) -> None:
-        self._action = action
-        self._handles: dict[Key, asyncio.TimerHandle] = {}
-        self.attempts: dict[Key, int] = {}
-
-    def at(self, key: Key, delay: float) -> None:
-        self.cancel(key, keep_attempts=True)
-        loop = asyncio.get_running_loop()
-        self._handles[key] = loop.call_later(max(delay, 0.0), self._fire, key)
-
-    def soon(self, key: Key, delay: float) -> None:
-        """Like ``at``, unless a reconcile of ``key`` is already due no later than that."""
-        handle = self._handles.get(key)
-        if handle is not None and handle.when() <= asyncio.get_running_loop().time() + delay:
-            return
-        self.at(key, delay)
-
-    def backoff(self, key: Key) -> None:
-        n = self.attempts.get(key, 0)
-        self.attempts[key] = n + 1
-        self.at(key, min(60.0, 2.0**n))
-
-    def cancel(self, key: Key, keep_attempts: bool = False) -> None:
-        handle = self._handles.pop(key, None)
-        if handle is not None:
-            handle.cancel()
-        if not keep_attempts:
-            self.attempts.pop(key, None)
-
-    def _fire(self, key: Key) -> None:
-        self._handles.pop(key, None)
-        asyncio.get_running_loop().create_task(self._action(key))
 
 
 class ForgeRuns:
@@ -270,7 +234,8 @@ class ForgeRuns:
         term = None
         phase, *_ = fs.job_phase(job, None, status.get("progress") or {})
         if phase in TERMINAL:
-            term = fs.parse_termination(await self._termination_message(owner, names.job))
+            text = await termination_message(self.kube, owner.namespace, names.job, b.CONTAINER)
+            term = fs.parse_termination(text)
         return fs.observe(status, generation, job, term, now)
 
     async def _missing(
@@ -404,37 +369,12 @@ class ForgeRuns:
             return fs.compile_failed(status, generation, reason, message, now)
         return fs.failed(status, generation, reason, message, now)
 
-    async def _termination_message(self, owner: Owner, job: str) -> str | None:
-        """The newest terminated forge container's termination message, if any."""
-        pods = await self.kube.request(
-            "GET",
-            path("v1", "Pod", owner.namespace),
-            params={"labelSelector": f"job-name={job}"},
-        )
-        best: tuple[str, str] | None = None
-        for pod in pods.get("items") or []:
-            for cs in (pod.get("status") or {}).get("containerStatuses") or []:
-                term = (cs.get("state") or {}).get("terminated") or {}
-                if cs.get("name") == b.CONTAINER and term.get("message"):
-                    stamp = term.get("finishedAt") or ""
-                    if best is None or stamp > best[0]:
-                        best = (stamp, term["message"])
-        return best[1] if best else None
-
     async def _expire(self, owner: Owner, spec: ForgeRunSpec, status: dict[str, Any]) -> None:
         """Delete a finished run ``ttlSecondsAfterFinished`` after its completion."""
-        ttl = spec.ttl_seconds_after_finished
-        done = status.get("completionTime")
-        if ttl is None or not done:
-            return
-        finished = datetime.strptime(done, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        left = finished.timestamp() + ttl - datetime.now(UTC).timestamp()
         key = (owner.namespace, owner.name)
-        if left > 0:
-            self.scheduler.at(key, left)
-            return
-        log.info("deleting %s/%s: ttlSecondsAfterFinished expired", *key)
-        await self.kube.delete(path(API_VERSION, KIND, *key))
+        url = path(API_VERSION, KIND, *key)
+        ttl = spec.ttl_seconds_after_finished
+        await expire(self.kube, self.scheduler, key, url, ttl, status.get("completionTime"))
 
     # ------------------------------------------------------------------ status + events
 
@@ -451,32 +391,7 @@ class ForgeRuns:
             await self.event(body, *_transition_event(patch))
 
     async def event(self, body: dict[str, Any], type_: str, reason: str, message: str) -> None:
-        """Record a core/v1 Event on the run (never fatal)."""
-        meta = body["metadata"]
-        stamp = now_rfc3339()
-        event = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
-            "involvedObject": {
-                "apiVersion": API_VERSION,
-                "kind": KIND,
-                "name": meta["name"],
-                "namespace": meta["namespace"],
-                "uid": meta["uid"],
-            },
-            "type": type_,
-            "reason": reason,
-            "message": message[:1024],
-            "source": {"component": "neam-operator"},
-            "firstTimestamp": stamp,
-            "lastTimestamp": stamp,
-            "count": 1,
-        }
-        try:
-            await self.kube.request("POST", f"/api/v1/namespaces/{meta['namespace']}/events", event)
-        except ApiError as e:
-            log.warning("could not record event %s: HTTP %s", reason, e.status)
+        await events.record(self.kube, body, type_, reason, message)
 
 
 def _child(names: b.ForgeRunNames, kind: str) -> str:

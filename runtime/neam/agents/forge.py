@@ -57,10 +57,16 @@ class ForgeSpec:
     progress_file: str | None
     learnings_file: str | None
     temperature: float | None = None
+    # The one task without a plan file (default: the goal in the system prompt).
+    task: str | None = None
 
     @property
     def plan_path(self) -> Path | None:
         return self.workspace / self.plan_file if self.plan_file else None
+
+    def tasks(self) -> list[str]:
+        """The plan's tasks, read now (the model may extend the plan file)."""
+        return read_plan(self.plan_path, self.task or NO_PLAN_TASK)
 
     def file(self, configured: str | None, kind: str) -> Path:
         """A workspace file; the hidden state directory holds it when not configured."""
@@ -69,16 +75,17 @@ class ForgeSpec:
         return self.workspace / STATE_DIR / f"{self.agent}.{kind}.jsonl"
 
 
-def read_plan(path: Path | None) -> list[str]:
-    """One task per non-blank line; Markdown headings skipped, list markers stripped."""
+def read_plan(path: Path | None, default: str = NO_PLAN_TASK) -> list[str]:
+    """One task per non-blank line; Markdown headings skipped, list markers stripped.
+    Without a plan file (or an empty one) the plan is the single task ``default``."""
     if path is None or not path.is_file():
-        return [NO_PLAN_TASK]
+        return [default]
     tasks = []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         tasks.append(_BULLET.sub("", line).strip())
-    return tasks or [NO_PLAN_TASK]
+    return tasks or [default]
 
 
 def require_writable(workspace: Path) -> None:
@@ -100,7 +107,7 @@ def require_writable(workspace: Path) -> None:
 
 def _completed(spec: ForgeSpec, state: ForgeState) -> bool:
     """Whether ``state`` completed every task of the plan (read now: a longer plan goes on)."""
-    return state.outcome == "completed" and state.task_index >= len(read_plan(spec.plan_path))
+    return state.outcome == "completed" and state.task_index >= len(spec.tasks())
 
 
 def finished_result(spec: ForgeSpec) -> ForgeResult | None:
@@ -189,7 +196,7 @@ class ForgeLoop:
         state.outcome, state.message = RUNNING, ""
         try:
             while True:
-                tasks = read_plan(self.spec.plan_path)
+                tasks = spec.tasks()
                 if state.task_index >= len(tasks):
                     return self._finish(state, "completed", "All tasks completed")
                 if spec.max_cost is not None and state.total_cost >= spec.max_cost:

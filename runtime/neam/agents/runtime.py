@@ -8,8 +8,9 @@ calls, forge loops, ``spawn`` and ``dag_execute``. Paths:
   (``NEAM_WORKSPACE_DIR``, default ``./workspace``); without one the agent
   gets ``<workspace_dir>/<agent>``;
 - claw sessions live in ``<sessions_dir>/<agent>/<key>.jsonl``
-  (``NEAM_SESSIONS_DIR``, default ``./sessions``), or under the agent's
-  ``session.sessions_dir`` (relative to ``workspace_dir``);
+  (``NEAM_SESSIONS_DIR``, default ``$NEAM_WORKSPACE_DIR/sessions``, else
+  ``./sessions``), or under the agent's ``session.sessions_dir`` (relative to
+  ``workspace_dir``);
 - a relative ``scripted_file`` is looked up in the current directory, then next
   to the program file.
 
@@ -89,13 +90,18 @@ def call_timeout_from_env(env: Mapping[str, str]) -> float:
 
 
 def default_dirs(env: Mapping[str, str] = os.environ) -> dict[str, Path]:
-    """``sessions_dir`` and ``workspace_dir``: ``NEAM_SESSIONS_DIR`` and
-    ``NEAM_WORKSPACE_DIR``, else ``./sessions`` and ``./workspace``. neam-forge,
+    """``workspace_dir``: ``NEAM_WORKSPACE_DIR``, else ``./workspace``;
+    ``sessions_dir``: ``NEAM_SESSIONS_DIR``, else ``sessions`` under
+    ``NEAM_WORKSPACE_DIR`` when that is set, else ``./sessions``. neam-forge,
     neam run and neam-api all use these, so they find an agent's workspace (and
     the forge state in it) in the same place."""
+    workspace = env.get("NEAM_WORKSPACE_DIR")
+    sessions = env.get("NEAM_SESSIONS_DIR")
     return {
-        "sessions_dir": Path(env.get("NEAM_SESSIONS_DIR") or "sessions"),
-        "workspace_dir": Path(env.get("NEAM_WORKSPACE_DIR") or "workspace"),
+        "sessions_dir": Path(
+            sessions or (Path(workspace) / "sessions" if workspace else "sessions")
+        ),
+        "workspace_dir": Path(workspace or "workspace"),
     }
 
 
@@ -360,6 +366,7 @@ class AgentRuntime:
         max_iterations: int | None = None,
         max_cost: float | Decimal | None = None,
         workspace: str | Path | None = None,
+        task: str | None = None,
     ) -> ForgeSpec:
         """The effective settings of a forge agent after overrides."""
         decl = self.decl(agent, "forge")
@@ -381,6 +388,7 @@ class AgentRuntime:
             progress_file=loop.get("progress_file"),
             learnings_file=loop.get("learnings_file"),
             temperature=config.get("temperature"),
+            task=task,
         )
 
     def lock_forge(self, spec: ForgeSpec) -> WorkspaceLock:
@@ -399,9 +407,11 @@ class AgentRuntime:
         workspace: str | Path | None = None,
         stop: threading.Event | None = None,
         on_progress: Callable[[ForgeProgress], None] | None = None,
+        task: str | None = None,
         lock: WorkspaceLock | None = None,
     ) -> ForgeResult:
-        """Runs (or resumes) a forge loop to an outcome; blocks until it ends.
+        """Runs (or resumes) a forge loop to an outcome; blocks until it ends. ``task`` is
+        the loop's one task when the workspace has no plan file.
 
         The run holds its workspace's lock throughout: ``lock`` when the caller
         took it with :meth:`lock_forge` (released when the run ends, also on a
@@ -410,7 +420,11 @@ class AgentRuntime:
         """
         try:
             spec = self.forge_spec(
-                agent, max_iterations=max_iterations, max_cost=max_cost, workspace=workspace
+                agent,
+                max_iterations=max_iterations,
+                max_cost=max_cost,
+                workspace=workspace,
+                task=task,
             )
             decl = self.decl(agent, "forge")
             guards = self._guards(decl, spec.workspace)

@@ -6,6 +6,10 @@ first line by compaction. A normal turn appends one line; only compaction
 rewrites the file (atomically, after archiving the old one) and reset moves it
 to ``<agent>/archive/``.
 
+A session is used by one turn at a time, across threads (an in-process lock) and
+across processes (an exclusive ``flock`` on ``<agent>/.<key>.lock``): several
+``neam-api`` replicas may share one sessions directory.
+
 Loaded sessions keep a bounded in-memory tail of the last ``max_history_turns``
 turns, so a turn never re-reads the whole file: a cold load reads the first line
 (summary) and the tail, and counts lines on raw bytes. The cache is validated by
@@ -14,6 +18,8 @@ file size on every use, so a file changed behind our back is reloaded.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import time
 import weakref
@@ -48,6 +54,19 @@ class Session:
         return list(self.tail)
 
 
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path`` (created if missing) while the block runs.
+    The lock is a file of its own: compaction and reset replace the session file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 class SessionStore:
     """Thread-safe store: one lock per session, an LRU cache of loaded sessions."""
 
@@ -75,11 +94,11 @@ class SessionStore:
 
     @contextmanager
     def open(self, agent: str, key: str, max_history_turns: int) -> Iterator[Session]:
-        """Holds the session's lock and yields its loaded state."""
+        """Holds the session's locks (this process's, then the file lock shared with
+        other processes) and yields its loaded state."""
         path = self.path(agent, key)
         ident = (agent, key)
-        lock = self._lock_for(ident)
-        with lock:
+        with self._lock_for(ident), _file_lock(path.parent / f".{key}.lock"):
             yield self._load(ident, path, max_history_turns)
 
     def _load(self, ident: tuple[str, str], path: Path, max_history: int) -> Session:

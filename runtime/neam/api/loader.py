@@ -63,4 +63,10 @@ def load_runtime(settings: Settings, confirmations: ConfirmationBroker) -> tuple
         confirm=confirmations.request,
         call_timeout=settings.call_timeout_seconds,
     )
+    unknown = [a for a in settings.claw_agents or () if a not in runtime.program.claw_agents]
+    if unknown:
+        have = ", ".join(sorted(runtime.program.claw_agents)) or "none"
+        raise ProgramNotFoundError(
+            f"--claw-agents: {', '.join(unknown)} is not a claw agent of {path} (have: {have})"
+        )
     return runtime, path

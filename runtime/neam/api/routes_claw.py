@@ -25,7 +25,7 @@ class CompactBody(Body):
 async def list_claw(request: Request) -> dict[str, object]:
     state = server(request)
     runtime = state.require_runtime()
-    decls = list(runtime.program.claw_agents.values())
+    decls = list(state.claw_agents().values())
     counts = await state.pool.run(lambda: [runtime.session_count(d.name) for d in decls])
     return {
         "claw_agents": [
@@ -39,7 +39,7 @@ async def list_claw(request: Request) -> dict[str, object]:
 async def message(request: Request, agent: str, key: str) -> dict[str, object]:
     state = server(request)
     runtime = state.require_runtime()
-    catalog.find(runtime.program, "claw", agent)
+    state.claw_agent(agent)
     check_session_key(key)
     state.killswitch.check(agent)
     body = await parse_body(request, MessageBody)
@@ -51,7 +51,7 @@ async def message(request: Request, agent: str, key: str) -> dict[str, object]:
 async def reset(request: Request, agent: str, key: str) -> dict[str, object]:
     state = server(request)
     runtime = state.require_runtime()
-    catalog.find(runtime.program, "claw", agent)
+    state.claw_agent(agent)
     check_session_key(key)
     await state.pool.run(runtime.reset_session, agent, key)
     return {
@@ -66,7 +66,7 @@ async def reset(request: Request, agent: str, key: str) -> dict[str, object]:
 async def compact(request: Request, agent: str) -> dict[str, object]:
     state = server(request)
     runtime = state.require_runtime()
-    catalog.find(runtime.program, "claw", agent)
+    state.claw_agent(agent)
     state.killswitch.check(agent)
     body = await parse_body(request, CompactBody)
     if body.session_key is not None:

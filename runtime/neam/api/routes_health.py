@@ -66,7 +66,7 @@ async def api_health(request: Request) -> dict[str, object]:
     if state.loaded:
         program = state.runtime.program
         body["agents"] = {
-            "claw": len(program.claw_agents),
+            "claw": len(state.claw_agents()),
             "forge": len(program.forge_agents),
             "legacy": len(program.agents),
         }

@@ -95,6 +95,8 @@ class Settings:
     call_timeout_seconds: float | None = None  # None: NEAM_CALL_TIMEOUT_SECONDS, else 10
     api_keys: tuple[str, ...] = ()
     admin_keys: tuple[str, ...] = ()
+    # The claw agents served (``--claw-agents``); None serves every one in the program.
+    claw_agents: tuple[str, ...] | None = None
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
 
     def __post_init__(self) -> None:
@@ -122,6 +124,8 @@ class Settings:
             raise ValueError("--max-body-bytes must be at least 1")
         check_keys("NEAM_API_KEY", self.api_keys)
         check_keys("NEAM_ADMIN_KEY", self.admin_keys)
+        if self.claw_agents is not None and not self.claw_agents:
+            raise ValueError("--claw-agents names no agent")
 
     def check_paths(self) -> None:
         """Creates the directories and audit file the server writes, or fails with a

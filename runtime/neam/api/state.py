@@ -8,7 +8,7 @@ from typing import Any
 
 from neam.api.audit import AuditLog
 from neam.api.confirmations import ConfirmationBroker
-from neam.api.errors import ApiError
+from neam.api.errors import ApiError, agent_not_found
 from neam.api.forge_jobs import ForgeJobs
 from neam.api.killswitch import KillSwitch
 from neam.api.metrics import Metrics
@@ -52,6 +52,19 @@ class ServerState:
         if self.runtime is None:
             raise ApiError(503, self.load_error or "the program is not loaded yet")
         return self.runtime
+
+    def claw_agents(self) -> dict[str, Any]:
+        """The claw agents this server serves: ``--claw-agents``, else all of the program."""
+        agents = self.require_runtime().program.claw_agents
+        only = self.settings.claw_agents
+        return agents if only is None else {n: d for n, d in agents.items() if n in only}
+
+    def claw_agent(self, name: str) -> Any:
+        """The declaration of served claw agent ``name``, or 404."""
+        decl = self.claw_agents().get(name)
+        if decl is None:
+            raise agent_not_found(name, "claw")
+        return decl
 
     def require_forge(self) -> ForgeJobs:
         self.require_runtime()

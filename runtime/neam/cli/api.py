@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from neam.agents.runtime import call_timeout_from_env, default_dirs
-from neam.api.settings import AUDIT_SINKS, Settings, keys_from_env
+from neam.api.settings import AUDIT_SINKS, Settings, keys_from_env, parse_keys
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
         "call_timeout_seconds (default $NEAM_CALL_TIMEOUT_SECONDS, else 10)",
     )
     p.add_argument(
+        "--claw-agents",
+        metavar="NAMES",
+        help="serve only these claw agents (comma-separated; default: all in the program)",
+    )
+    p.add_argument(
         "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
     )
     return p
@@ -130,6 +135,7 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str]) -> Setting
         ),
         api_keys=keys_from_env(env, "NEAM_API_KEY"),
         admin_keys=keys_from_env(env, "NEAM_ADMIN_KEY"),
+        claw_agents=None if args.claw_agents is None else parse_keys(args.claw_agents),
         env=env,
     )
 

@@ -63,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-cost", type=_cost, metavar="USD", help="override max_cost (US dollars)"
     )
+    task = parser.add_mutually_exclusive_group()
+    task.add_argument(
+        "--task",
+        metavar="TEXT",
+        help="the task when the workspace has no plan file (default: the system prompt's goal)",
+    )
+    task.add_argument("--task-file", type=Path, metavar="FILE", help="--task, read from FILE")
     parser.add_argument(
         "--verbose", action="store_true", help="print compilation and loop details to stderr"
     )
@@ -191,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
         log(f"Applied overrides: {', '.join(overrides)}")
 
     try:
+        task = args.task_file.read_text(encoding="utf-8") if args.task_file else args.task
+    except OSError as exc:
+        return finish(_error(f"cannot read --task-file {args.task_file}: {exc.strerror}"), env)
+    try:
         runtime = AgentRuntime(program, env=env, **default_dirs(env))
     except ValueError as exc:  # a bad NEAM_* setting
         print(f"{PREFIX} {exc}", file=sys.stderr, flush=True)
@@ -226,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
             workspace=args.workspace,
             stop=stop,
             on_progress=_chain(verbose_progress, _reporter()),
+            task=task,
         )
     except (ProviderError, ForgeBusyError, ValueError, OSError) as exc:
         reason = _reason(exc)

@@ -87,7 +87,7 @@ def topological_levels(nodes: list[Node]) -> list[list[str]]:
     return levels
 
 
-def _text(result: Any) -> str:
+def result_text(result: Any) -> str:
     """A result as text: strings as they are, anything else (a forge outcome map) as JSON."""
     return result if isinstance(result, str) else json.dumps(result, default=str)
 
@@ -97,7 +97,7 @@ def node_task(node: Node, results: dict[str, Any]) -> str:
     if not node.depends_on:
         return node.task
     parts = [node.task, "", "Results of the steps this one depends on:"]
-    parts += [f"[{dep}]\n{_text(results[dep])}" for dep in node.depends_on]
+    parts += [f"[{dep}]\n{result_text(results[dep])}" for dep in node.depends_on]
     return "\n".join(parts).strip()
 
 

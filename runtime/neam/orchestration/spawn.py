@@ -8,6 +8,7 @@ turn. Neither a session nor the forge loop is involved. An unknown name raises
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Protocol
 
 
@@ -16,7 +17,13 @@ class SingleTurnRuntime(Protocol):
 
 
 def spawn(runtime: SingleTurnRuntime, agent: str, task: str) -> Any:
+    return spawn_with_cost(runtime, agent, task)[0]
+
+
+def spawn_with_cost(runtime: SingleTurnRuntime, agent: str, task: str) -> tuple[Any, Decimal]:
+    """``spawn``'s result and what the call cost (a DAG node reports both)."""
     decl, text, cost = runtime.single_turn(agent, str(task))
     if decl.kind == "forge":
-        return {"outcome": "completed", "iterations": 1, "total_cost": float(cost), "message": text}
-    return text
+        outcome = {"outcome": "completed", "iterations": 1, "total_cost": float(cost)}
+        return {**outcome, "message": text}, cost
+    return text, cost

@@ -67,44 +67,75 @@ def progress_patch(p: Progress) -> dict[str, Any]:
     return {"status": {"progress": progress}}
 
 
-class StatusReporter:
-    """Patches ``status.progress`` of one resource with the pod's service-account token."""
+class ApiPatcher:
+    """Merge-patches objects of the API server with the pod's service-account token.
+    Failures are logged (never the token) and reported as False, never raised."""
 
-    def __init__(self, server: str, resource: str, token_file: Path, ca_file: Path | None):
-        self.url = f"{server.rstrip('/')}/apis/{resource}/status"
+    def __init__(self, server: str, token_file: Path, ca_file: Path | None) -> None:
+        self.server = server.rstrip("/")
         self._token_file = token_file
         verify = ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
         self._client = httpx.Client(verify=verify, timeout=5.0)
 
-    def __call__(self, progress: Progress) -> None:
+    def patch(self, path: str, body: dict[str, Any], what: str) -> bool:
         try:
             token = self._token_file.read_text().strip()
             resp = self._client.patch(
-                self.url,
-                content=json.dumps(progress_patch(progress)),
+                self.server + path,
+                content=json.dumps(body),
                 headers={
                     "Authorization": f"Bearer {token}",
                     "Content-Type": "application/merge-patch+json",
                 },
             )
-            if resp.status_code >= 400:
-                log.warning("status report rejected: HTTP %s", resp.status_code)
         except Exception as e:  # reporting must never end the run
-            log.warning("status report failed: %s", type(e).__name__)
+            log.warning("%s failed: %s", what, type(e).__name__)
+            return False
+        if resp.status_code >= 400:
+            log.warning("%s rejected: HTTP %s", what, resp.status_code)
+            return False
+        return True
 
     def close(self) -> None:
         self._client.close()
 
 
+class StatusReporter:
+    """Patches ``status.progress`` of one resource with the pod's service-account token."""
+
+    def __init__(self, api: ApiPatcher, resource: str) -> None:
+        self._api = api
+        self.path = f"/apis/{resource}/status"
+
+    def __call__(self, progress: Progress) -> None:
+        self._api.patch(self.path, progress_patch(progress), "status report")
+
+    def close(self) -> None:
+        self._api.close()
+
+
+def api_from_env(env: Mapping[str, str], purpose: str) -> ApiPatcher | None:
+    """The in-pod API server access: ``KUBERNETES_SERVICE_HOST``/``_PORT`` (or
+    ``NEAM_REPORT_SERVER``), the mounted service account's token and CA (or
+    ``NEAM_REPORT_TOKEN_FILE`` / ``NEAM_REPORT_CA_FILE``); None without a server."""
+    server = env.get("NEAM_REPORT_SERVER")
+    if not server:
+        host, port = env.get("KUBERNETES_SERVICE_HOST"), env.get("KUBERNETES_SERVICE_PORT", "443")
+        if not host:
+            log.warning("no API server address; %s is not reported", purpose)
+            return None
+        server = f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
+    token = Path(env.get("NEAM_REPORT_TOKEN_FILE") or SA_DIR / "token")
+    ca_env = env.get("NEAM_REPORT_CA_FILE")
+    ca = Path(ca_env) if ca_env else (SA_DIR / "ca.crt" if (SA_DIR / "ca.crt").exists() else None)
+    return ApiPatcher(server, token, ca)
+
+
 def reporter_from_env(
     env: Mapping[str, str] | None = None,
 ) -> Callable[[Progress], None] | None:
-    """A progress callback for the resource named by ``NEAM_REPORT_RESOURCE``, or None.
-
-    The API server comes from ``KUBERNETES_SERVICE_HOST``/``_PORT`` (in-cluster), or
-    ``NEAM_REPORT_SERVER``; the token and CA from the mounted service account, or
-    ``NEAM_REPORT_TOKEN_FILE`` / ``NEAM_REPORT_CA_FILE``.
-    """
+    """A progress callback for the resource named by ``NEAM_REPORT_RESOURCE``, or None
+    (API access as :func:`api_from_env` finds it)."""
     e = os.environ if env is None else env
     resource = e.get("NEAM_REPORT_RESOURCE", "").strip()
     if not resource:
@@ -112,17 +143,8 @@ def reporter_from_env(
     if not RESOURCE.match(resource):
         log.warning("NEAM_REPORT_RESOURCE is malformed; progress is not reported")
         return None
-    server = e.get("NEAM_REPORT_SERVER")
-    if not server:
-        host, port = e.get("KUBERNETES_SERVICE_HOST"), e.get("KUBERNETES_SERVICE_PORT", "443")
-        if not host:
-            log.warning("no API server address; progress is not reported")
-            return None
-        server = f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
-    token = Path(e.get("NEAM_REPORT_TOKEN_FILE") or SA_DIR / "token")
-    ca_env = e.get("NEAM_REPORT_CA_FILE")
-    ca = Path(ca_env) if ca_env else (SA_DIR / "ca.crt" if (SA_DIR / "ca.crt").exists() else None)
-    return StatusReporter(server, resource, token, ca)
+    api = api_from_env(e, "progress")
+    return StatusReporter(api, resource) if api is not None else None
 
 
 def write_termination_message(

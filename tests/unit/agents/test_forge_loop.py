@@ -361,3 +361,12 @@ def _require_writable_as(uid: int, ws: Path) -> str:
         message = pipe.read()
     os.waitpid(pid, 0)
     return message
+
+
+def test_a_given_task_replaces_the_default_one_without_a_plan(make_runtime, stub):
+    rt = make_runtime(forge_source("return true;", "none"))
+    result = rt.run_forge("builder", task="Build the report from [research] notes")
+    assert result.outcome == "completed"
+    (prompt,) = user_prompts(stub)
+    assert "Build the report from [research] notes" in prompt
+    assert "Complete the goal described in the system prompt." not in prompt

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,10 +14,11 @@ import httpx
 import pytest
 from neam.cli.api import build_parser, settings_from_args
 
+from tests.support.api_process import WAIT, launch, wait_started
 from tests.support.llm_stubs import FAST_RETRY_ENV
+from tests.support.operator_harness import free_port
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "api" / "agents.neam"
-WAIT = 30.0
 
 
 def test_flags_of_chapter_28_5(tmp_path) -> None:
@@ -70,41 +70,6 @@ def test_bad_flag_combinations_exit_2(argv) -> None:
     )
     assert run.returncode == 2
     assert "neam-api: error:" in run.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def launch(tmp_path: Path, env: dict[str, str], *extra: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "neam.cli.api", "--host", "127.0.0.1", "--port", str(port),
-            "--sessions-dir", str(tmp_path / "s"), "--workspace-dir", str(tmp_path / "w"),
-            *extra,
-        ],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    return proc, f"http://127.0.0.1:{port}"
-
-
-def wait_started(proc: subprocess.Popen, url: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while True:
-        assert proc.poll() is None, proc.communicate()
-        try:
-            if httpx.get(f"{url}/startup").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "neam-api did not start"
-        time.sleep(0.05)
 
 
 def test_a_program_that_does_not_compile_exits_1(tmp_path) -> None:

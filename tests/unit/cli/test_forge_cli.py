@@ -123,7 +123,8 @@ def gated(tmp_path):
 
 def test_help_lists_every_flag():
     proc = subprocess.run(command("--help"), capture_output=True, text=True, check=True)
-    for flag in ("--agent", "--name", "--workspace", "--max-iterations", "--max-cost", "--verbose"):
+    flags = ("--agent", "--name", "--workspace", "--max-iterations", "--max-cost", "--task")
+    for flag in (*flags, "--task-file", "--verbose"):
         assert flag in proc.stdout
 
 
@@ -190,6 +191,23 @@ def test_name_selects_the_agent_and_overrides_apply(tmp_path, gated, stub):
     assert (outcome["outcome"], outcome["iterations"]) == ("iteration_limit", 2)
     assert state(ws, "gated")["iteration"] == 2
     assert stub.requests[0].json["messages"][0]["content"] == "Build."
+
+
+def test_task_file_sets_the_task_and_a_missing_one_is_an_error(tmp_path, gated, stub):
+    task = tmp_path / "task.txt"
+    task.write_text("Write the summary of [research].")
+    ws = tmp_path / "ws"
+    proc, _ = forge(
+        tmp_path, "--agent", str(gated), "--name", "gated", "--workspace", str(ws),
+        "--max-iterations", "1", "--task-file", str(task), stub=stub, stdin="\n",
+    )  # fmt: skip
+    assert "Write the summary of [research]." in stub.requests[0].json["messages"][-1]["content"]
+    assert state(ws, "gated")["current_task"] == "Write the summary of [research]."
+    proc, outcome = forge(
+        tmp_path, "--agent", str(gated), "--task-file", str(tmp_path / "none"), stub=stub
+    )
+    assert proc.returncode == 1 and outcome["outcome"] == "error"
+    assert outcome["message"].startswith("cannot read --task-file")
 
 
 def test_termination_message_file(tmp_path, gated, stub):

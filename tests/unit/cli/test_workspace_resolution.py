@@ -28,7 +28,7 @@ forge agent code_builder {
 
 def test_both_default_to_the_same_directories() -> None:
     args = build_parser().parse_args(["--program", "p.neam"])
-    for env in ({}, {"NEAM_WORKSPACE_DIR": "/data/ws", "NEAM_SESSIONS_DIR": "/data/s"}):
+    for env in ({}, {"NEAM_WORKSPACE_DIR": "/data/ws"}, {"NEAM_SESSIONS_DIR": "/data/s"}):
         settings = settings_from_args(args, env)
         dirs = default_dirs(env)
         assert (settings.workspace_dir, settings.sessions_dir) == (
@@ -38,6 +38,11 @@ def test_both_default_to_the_same_directories() -> None:
     assert default_dirs({}) == {
         "sessions_dir": Path("sessions"),
         "workspace_dir": Path("workspace"),
+    }
+    # a pod that sets only the workspace keeps its sessions on that (writable) volume
+    assert default_dirs({"NEAM_WORKSPACE_DIR": "/w"}) == {
+        "sessions_dir": Path("/w/sessions"),
+        "workspace_dir": Path("/w"),
     }
 
 

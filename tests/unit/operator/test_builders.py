@@ -190,3 +190,18 @@ def test_existing_claim_is_used_not_created() -> None:
 
 def test_stop_creates_a_suspended_job() -> None:
     assert _children(_spec(stop=True))["Job"]["spec"]["suspend"] is True
+
+
+def test_a_task_travels_in_the_program_snapshot() -> None:
+    kids = _children(_spec(task="Summarise [research]:\n" + "x" * 5000))
+    assert kids["ConfigMap"]["data"]["task"].startswith("Summarise [research]:")
+    pod = kids["Job"]["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    assert c["command"][-2:] == ["--task-file", "/neam/program/task"]
+    assert pod["volumes"][0]["configMap"]["items"] == [
+        {"key": "program.neamb", "path": "program.neamb"},
+        {"key": "task", "path": "task"},
+    ]
+    plain = _children(_spec())
+    assert "task" not in plain["ConfigMap"]["data"]
+    assert "--task-file" not in plain["Job"]["spec"]["template"]["spec"]["containers"][0]["command"]

@@ -8,10 +8,11 @@ from typing import Any
 
 from neam_operator.builders import forgerun as b
 from neam_operator.builders.common import Owner
-from neam_operator.handlers.forgerun import ForgeRuns, Scheduler
+from neam_operator.handlers.forgerun import ForgeRuns
 from neam_operator.kube import path
 from neam_operator.models import API_VERSION, ForgeRunSpec
 from neam_operator.program import Compiled, compile_forge
+from neam_operator.scheduler import Scheduler
 from neam_operator.settings import Settings
 
 from tests.support.operator_harness import PROGRAM

@@ -112,6 +112,24 @@ def test_stop_goes_through_stopping_to_stopped() -> None:
     assert _cond(stopped, "Succeeded") == "False"
 
 
+def test_a_stopped_run_whose_pod_is_gone_reports_the_runtimes_last_progress() -> None:
+    # The Job deletes the pods of a suspended run: no termination message to read.
+    progress = {
+        "iteration": 2,
+        "totalCost": "0.0012",
+        "outcome": "aborted",
+        "message": "Stopped by request after iteration 2",
+    }
+    out = fs.observe({**_launched(), "progress": progress}, 2, _job(suspend=True), None, NOW)
+    assert (out["phase"], out["outcome"], out["iteration"]) == ("Stopped", "aborted", 2)
+    assert out["message"] == "Stopped by request after iteration 2"
+    assert out["totalCost"] == "0.0012"
+    # A progress report of a run still going is no end: the default message stays.
+    going = {**progress, "outcome": "running"}
+    out = fs.observe({**_launched(), "progress": going}, 2, _job(suspend=True), None, NOW)
+    assert out["message"] == "stopped by spec.stop"
+
+
 def test_compile_failure() -> None:
     out = fs.compile_failed({}, 1, "CompileError", "main.neam:3:5: error: x", NOW)
     assert out["phase"] == "Failed"

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from neam.report import reporter_from_env, write_termination_message
+
+from tests.support.patch_recorder import PatchRecorder, patch_recorder
 
 RESOURCE = "neam.dev/v1alpha1/namespaces/team-a/forgeruns/demo"
 
@@ -26,45 +26,18 @@ class Progress:
     message: str | None = None
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    calls: list[dict] = []
-    status = 200
-
-    def do_PATCH(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).calls.append(
-            {
-                "path": self.path,
-                "auth": self.headers["Authorization"],
-                "type": self.headers["Content-Type"],
-                "body": json.loads(body),
-            }
-        )
-        self.send_response(type(self).status)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def server() -> Iterator[str]:
-    _Recorder.calls = []
-    _Recorder.status = 200
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+def recorder() -> Iterator[PatchRecorder]:
+    with patch_recorder() as r:
+        yield r
 
 
-def _env(server: str, tmp_path: Path) -> dict[str, str]:
+def _env(recorder: PatchRecorder, tmp_path: Path) -> dict[str, str]:
     token = tmp_path / "token"
     token.write_text("secret-token\n")
     return {
         "NEAM_REPORT_RESOURCE": RESOURCE,
-        "NEAM_REPORT_SERVER": server,
+        "NEAM_REPORT_SERVER": recorder.url,
         "NEAM_REPORT_TOKEN_FILE": str(token),
     }
 
@@ -75,11 +48,11 @@ def test_no_resource_means_no_reporter() -> None:
     assert reporter_from_env({"NEAM_REPORT_RESOURCE": RESOURCE}) is None  # no API server
 
 
-def test_patches_status_progress(server: str, tmp_path: Path) -> None:
-    report = reporter_from_env(_env(server, tmp_path))
+def test_patches_status_progress(recorder: PatchRecorder, tmp_path: Path) -> None:
+    report = reporter_from_env(_env(recorder, tmp_path))
     assert report is not None
     report(Progress())
-    (call,) = _Recorder.calls
+    (call,) = recorder.calls
     assert call["path"] == f"/apis/{RESOURCE}/status"
     assert call["auth"] == "Bearer secret-token"
     assert call["type"] == "application/merge-patch+json"
@@ -91,10 +64,10 @@ def test_patches_status_progress(server: str, tmp_path: Path) -> None:
 
 
 def test_failures_are_never_fatal_and_never_log_the_token(
-    server: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    recorder: PatchRecorder, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    env = _env(server, tmp_path)
-    _Recorder.status = 403
+    env = _env(recorder, tmp_path)
+    recorder.status = 403
     report = reporter_from_env(env)
     assert report is not None
     report(Progress())

@@ -1,0 +1,49 @@
+"""Delayed reconciles in memory: retries with backoff, expiry timers, periodic checks.
+
+No state is kept on the resources (no kopf timers, which would add finalizers): a
+restarted operator rebuilds what it needs from the resources themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+Key = tuple[str, str]  # (namespace, name)
+
+
+class Scheduler:
+    """At most one pending delayed reconcile per run (retries, TTL expiry, resync)."""
+
+    def __init__(self, action: Callable[[Key], Awaitable[None]]) -> None:
+        self._action = action
+        self._handles: dict[Key, asyncio.TimerHandle] = {}
+        self.attempts: dict[Key, int] = {}
+
+    def at(self, key: Key, delay: float) -> None:
+        self.cancel(key, keep_attempts=True)
+        loop = asyncio.get_running_loop()
+        self._handles[key] = loop.call_later(max(delay, 0.0), self._fire, key)
+
+    def soon(self, key: Key, delay: float) -> None:
+        """Like ``at``, unless a reconcile of ``key`` is already due no later than that."""
+        handle = self._handles.get(key)
+        if handle is not None and handle.when() <= asyncio.get_running_loop().time() + delay:
+            return
+        self.at(key, delay)
+
+    def backoff(self, key: Key) -> None:
+        n = self.attempts.get(key, 0)
+        self.attempts[key] = n + 1
+        self.at(key, min(60.0, 2.0**n))
+
+    def cancel(self, key: Key, keep_attempts: bool = False) -> None:
+        handle = self._handles.pop(key, None)
+        if handle is not None:
+            handle.cancel()
+        if not keep_attempts:
+            self.attempts.pop(key, None)
+
+    def _fire(self, key: Key) -> None:
+        self._handles.pop(key, None)
+        asyncio.get_running_loop().create_task(self._action(key))
