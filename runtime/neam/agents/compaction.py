@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from neam.text import clip
+
 AUTO_THRESHOLD = 0.8
 KEEP_TURNS = 10
 MAX_SUMMARY_CHARS = 2000
@@ -45,8 +47,8 @@ def keep_count(max_history_turns: int) -> int:
 
 
 def _clip(text: str, limit: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """``text`` on one line (runs of whitespace become one space), clipped."""
+    return clip(" ".join(str(text).split()), limit)
 
 
 def summarize(previous: str | None, turns: list[dict[str, Any]]) -> str:
@@ -59,7 +61,7 @@ def summarize(previous: str | None, turns: list[dict[str, Any]]) -> str:
             f"{_clip(turn.get('assistant', ''), 80)}"
         )
     text = "\n".join(lines)
-    return text if len(text) <= MAX_SUMMARY_CHARS else text[: MAX_SUMMARY_CHARS - 1] + "…"
+    return clip(text, MAX_SUMMARY_CHARS)
 
 
 def durable_facts(turns: list[dict[str, Any]]) -> list[str]:

@@ -5,8 +5,10 @@ learnings, last verify feedback), let the model work with the agent's skills as
 tools (bounded multi-step tool calling), call ``verify(ctx)``, record progress
 and learnings (JSONL), persist the state and checkpoint the workspace.
 Limits are checked before an iteration starts, against the persisted totals,
-so they hold across restarts. A stop request ends the run after the current
-iteration.
+so they hold across restarts. The run holds the workspace's lock
+(:mod:`neam.agents.forge_lock`) from loading the state to saving the outcome,
+so they also hold whatever else runs on the same workspace. A stop request
+ends the run after the current iteration.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from neam.agents import forge_state, jsonl
+from neam.agents import forge_lock, forge_state, jsonl
 from neam.agents.checkpoint import CheckpointError, checkpoint
 from neam.agents.forge_state import STATE_DIR, ForgeState
 from neam.agents.results import RUNNING, ForgeProgress, ForgeResult
@@ -31,6 +33,7 @@ from neam.agents.tools import run_tool_loop
 from neam.agents.verify import ABORT, PASS, classify
 from neam.lang import NeamRuntimeError
 from neam.providers import ProviderError, ToolCall, ToolSpec
+from neam.text import clip
 
 log = logging.getLogger("neam.forge")
 
@@ -56,6 +59,14 @@ class ForgeSpec:
     temperature: float | None = None
     # The one task without a plan file (default: the goal in the system prompt).
     task: str | None = None
+
+    @property
+    def plan_path(self) -> Path | None:
+        return self.workspace / self.plan_file if self.plan_file else None
+
+    def tasks(self) -> list[str]:
+        """The plan's tasks, read now (the model may extend the plan file)."""
+        return read_plan(self.plan_path, self.task or NO_PLAN_TASK)
 
     def file(self, configured: str | None, kind: str) -> Path:
         """A workspace file; the hidden state directory holds it when not configured."""
@@ -94,8 +105,17 @@ def require_writable(workspace: Path) -> None:
     )
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _completed(spec: ForgeSpec, state: ForgeState) -> bool:
+    """Whether ``state`` completed every task of the plan (read now: a longer plan goes on)."""
+    return state.outcome == "completed" and state.task_index >= len(spec.tasks())
+
+
+def finished_result(spec: ForgeSpec) -> ForgeResult | None:
+    """The result of the run saved in ``spec.workspace`` if it already completed, else None."""
+    state = forge_state.load(spec.workspace, spec.agent)
+    if _completed(spec, state):
+        return ForgeResult("completed", state.iteration, state.total_cost, state.message)
+    return None
 
 
 class ForgeLoop:
@@ -109,8 +129,12 @@ class ForgeLoop:
         verify: Callable[[dict[str, Any]], Any],
         stop: threading.Event | None = None,
         on_progress: Callable[[ForgeProgress], None] | None = None,
+        lock: forge_lock.WorkspaceLock | None = None,
     ) -> None:
+        """``lock``: the workspace lock when the caller already holds it; the loop
+        takes it over and releases it when the run ends (else it locks itself)."""
         self.spec = spec
+        self.lock = lock
         self.provider = provider
         self.tools = tools
         self.execute = execute
@@ -119,8 +143,6 @@ class ForgeLoop:
         self.on_progress = on_progress
         self.progress_path = spec.file(spec.progress_file, "progress")
         self.learnings_path = spec.file(spec.learnings_file, "learnings")
-        self.plan_path = spec.workspace / spec.plan_file if spec.plan_file else None
-        self.default_task = spec.task or NO_PLAN_TASK
 
     # -- persistence -----------------------------------------------------------------
 
@@ -153,17 +175,28 @@ class ForgeLoop:
     # -- the loop --------------------------------------------------------------------
 
     def run(self) -> ForgeResult:
+        """Runs (or resumes) the loop to an outcome, holding the workspace lock;
+        raises :class:`~neam.agents.forge_lock.ForgeBusyError` when another run holds it."""
+        lock = self.lock
+        try:
+            self.spec.workspace.mkdir(parents=True, exist_ok=True)
+            require_writable(self.spec.workspace)
+            if lock is None:
+                lock = forge_lock.acquire(self.spec.workspace, self.spec.agent)
+            return self._run()
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _run(self) -> ForgeResult:
         spec = self.spec
-        spec.workspace.mkdir(parents=True, exist_ok=True)
-        require_writable(spec.workspace)
         state = forge_state.load(spec.workspace, spec.agent)
-        tasks = read_plan(self.plan_path, self.default_task)
-        if state.outcome == "completed" and state.task_index >= len(tasks):
+        if _completed(spec, state):
             return self._finish(state, "completed", state.message)
         state.outcome, state.message = RUNNING, ""
         try:
             while True:
-                tasks = read_plan(self.plan_path, self.default_task)
+                tasks = spec.tasks()
                 if state.task_index >= len(tasks):
                     return self._finish(state, "completed", "All tasks completed")
                 if spec.max_cost is not None and state.total_cost >= spec.max_cost:
@@ -246,7 +279,7 @@ class ForgeLoop:
                 "feedback": verdict.feedback,
                 "cost": str(reply.cost),
                 "tool_calls": [c["name"] for c in reply.calls],
-                "response": _clip(reply.text, 1000),
+                "response": clip(reply.text, 1000),
             },
         )
         if verdict.kind != PASS:
@@ -280,13 +313,13 @@ class ForgeLoop:
             "## Progress so far",
         ]
         lines += [
-            f"- iteration {p.get('iteration')} ({_clip(str(p.get('task', '')), 80)}): "
+            f"- iteration {p.get('iteration')} ({clip(str(p.get('task', '')), 80)}): "
             f"{p.get('verdict')}"
-            + (f" — {_clip(str(p['feedback']), 200)}" if p.get("feedback") else "")
+            + (f" — {clip(str(p['feedback']), 200)}" if p.get("feedback") else "")
             for p in progress
         ] or ["(nothing yet)"]
         lines += ["", "## Learnings"]
-        lines += [f"- {_clip(str(entry.get('learning', '')), 300)}" for entry in learnings] or [
+        lines += [f"- {clip(str(entry.get('learning', '')), 300)}" for entry in learnings] or [
             "(none yet)"
         ]
         lines += ["", "## Feedback from the last verification", state.feedback or "(none)"]

@@ -12,13 +12,17 @@ output         ``on_result``                                the reply (str)
 
 A handler's return value decides: ``nil`` or ``true`` keeps the value, ``false``
 blocks, a map with a ``block`` key blocks with that reason, anything else
-replaces the value. Guardchains are expanded by ``Program.resolve_guards``.
+replaces the value. A handler that fails (a Neam runtime error, its time limit)
+blocks too: a guard that cannot decide never lets a value through.
+Guardchains are expanded by ``Program.resolve_guards``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+from neam.lang import NeamRuntimeError
 
 STAGE_HANDLERS: dict[str, tuple[str, ...]] = {
     "input": ("on_observation",),
@@ -54,7 +58,11 @@ class GuardPipeline:
         for guard, handlers in self._guards:
             for handler in STAGE_HANDLERS[stage]:
                 if handler in handlers:
-                    value = self._decide(guard, stage, value, self._call(guard, handler, value))
+                    try:
+                        verdict = self._call(guard, handler, value)
+                    except NeamRuntimeError as exc:
+                        raise GuardBlocked(guard, stage, f"the guard failed: {exc}") from None
+                    value = self._decide(guard, stage, value, verdict)
         return value
 
     @staticmethod

@@ -5,18 +5,22 @@ providers, tools, guards and workspaces, and runs claw turns, plain agent
 calls, forge loops, ``spawn`` and ``dag_execute``. Paths:
 
 - an agent's ``workspace`` that is relative resolves under ``workspace_dir``
-  (``NEAM_WORKSPACE_DIR``, default: the current directory); without one the
-  agent gets ``<workspace_dir>/<agent>``;
+  (``NEAM_WORKSPACE_DIR``, default ``./workspace``); without one the agent
+  gets ``<workspace_dir>/<agent>``;
 - claw sessions live in ``<sessions_dir>/<agent>/<key>.jsonl``
-  (``NEAM_SESSIONS_DIR``, default ``<workspace_dir>/sessions``), or under the
-  agent's ``session.sessions_dir`` (relative to ``workspace_dir``);
+  (``NEAM_SESSIONS_DIR``, default ``$NEAM_WORKSPACE_DIR/sessions``, else
+  ``./sessions``), or under the agent's ``session.sessions_dir`` (relative to
+  ``workspace_dir``);
 - a relative ``scripted_file`` is looked up in the current directory, then next
   to the program file.
 
 Skills, guards and verify functions run in interpreters owned by the runtime:
 one per thread and workspace, so parallel sessions never share one. With a
 ``confirm`` hook (the API server's confirmation broker), a ``sensitive`` skill
-runs only when the hook approves it.
+runs only when the hook approves it. Each such call may run Neam code for at
+most the agent's ``call_timeout_seconds`` (else the runtime's ``call_timeout``:
+``NEAM_CALL_TIMEOUT_SECONDS``, default 10 s), and :meth:`AgentRuntime.cancel_calls`
+ends every call in progress (a server shutting down).
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from neam.agents import forge_lock
 from neam.agents.claw import ClawAgent, ClawSettings
-from neam.agents.forge import DEFAULT_MAX_ITERATIONS, ForgeLoop, ForgeSpec
+from neam.agents.forge import DEFAULT_MAX_ITERATIONS, ForgeLoop, ForgeSpec, require_writable
+from neam.agents.forge_lock import ForgeBusyError, WorkspaceLock
 from neam.agents.guards import GuardBlocked, GuardPipeline
 from neam.agents.memory import MemoryIndex
 from neam.agents.names import check_component
@@ -57,6 +63,7 @@ __all__ = [
 log = logging.getLogger("neam.agents")
 
 DEFAULT_MAX_COST = Decimal("10.0")
+DEFAULT_CALL_TIMEOUT = 10.0  # seconds of Neam code per skill, guard or verify call
 _KIND_NAMES = {"agent": "plain agent", "claw": "claw agent", "forge": "forge agent"}
 
 
@@ -68,15 +75,34 @@ class AgentNotFoundError(LookupError):
         self.name = name
 
 
-class ForgeBusyError(RuntimeError):
-    """A forge loop for this agent and workspace is already running in this process."""
+def call_timeout_from_env(env: Mapping[str, str]) -> float:
+    """``NEAM_CALL_TIMEOUT_SECONDS`` (a positive number), else the default."""
+    raw = env.get("NEAM_CALL_TIMEOUT_SECONDS")
+    if raw is None or not raw.strip():
+        return DEFAULT_CALL_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ValueError(f"NEAM_CALL_TIMEOUT_SECONDS must be a positive number of seconds: {raw!r}")
+    return value
 
 
 def default_dirs(env: Mapping[str, str] = os.environ) -> dict[str, Path]:
-    """``sessions_dir`` and ``workspace_dir`` from the environment (see module doc)."""
-    workspace = Path(env.get("NEAM_WORKSPACE_DIR") or os.getcwd())
-    sessions = Path(env.get("NEAM_SESSIONS_DIR") or workspace / "sessions")
-    return {"sessions_dir": sessions, "workspace_dir": workspace}
+    """``workspace_dir``: ``NEAM_WORKSPACE_DIR``, else ``./workspace``;
+    ``sessions_dir``: ``NEAM_SESSIONS_DIR``, else ``sessions`` under
+    ``NEAM_WORKSPACE_DIR`` when that is set, else ``./sessions``. neam-forge,
+    neam run and neam-api all use these, so they find an agent's workspace (and
+    the forge state in it) in the same place."""
+    workspace = env.get("NEAM_WORKSPACE_DIR")
+    sessions = env.get("NEAM_SESSIONS_DIR")
+    return {
+        "sessions_dir": Path(
+            sessions or (Path(workspace) / "sessions" if workspace else "sessions")
+        ),
+        "workspace_dir": Path(workspace or "workspace"),
+    }
 
 
 def _stderr_emit(value: Any) -> None:
@@ -95,6 +121,7 @@ class AgentRuntime:
         env: Mapping[str, str] = os.environ,
         emit: Callable[[Any], None] | None = None,
         confirm: Confirm | None = None,
+        call_timeout: float | None = None,
     ) -> None:
         self.program = program
         self._prelude = prelude_program(program)
@@ -103,6 +130,8 @@ class AgentRuntime:
         self.workspace_dir = Path(workspace_dir).absolute()
         self.env = env
         self.emit = emit or _stderr_emit
+        self.call_timeout = call_timeout if call_timeout is not None else call_timeout_from_env(env)
+        self._cancel = threading.Event()
         self.store = SessionStore(self.sessions_dir)
         self._stores: dict[Path, SessionStore] = {self.sessions_dir: self.store}
         self.host = RuntimeHost(self)
@@ -110,7 +139,6 @@ class AgentRuntime:
         self._providers: dict[str, Any] = {}
         self._claws: dict[str, ClawAgent] = {}
         self._memories: dict[Path, MemoryIndex] = {}
-        self._forge_locks: dict[tuple[str, Path], threading.Lock] = {}
         self._local = threading.local()
 
     @classmethod
@@ -174,7 +202,14 @@ class AgentRuntime:
         interp = cache.get(workspace)
         if interp is None:
             workspace.mkdir(parents=True, exist_ok=True)
-            interp = Interpreter(self._prelude, host=self.host, workspace=workspace, emit=self.emit)
+            interp = Interpreter(
+                self._prelude,
+                host=self.host,
+                workspace=workspace,
+                emit=self.emit,
+                timeout=self.call_timeout,
+                cancel=self._cancel,
+            )
             try:
                 interp.run_toplevel()  # pure top-level lets only (see neam.agents.prelude)
             except NeamRuntimeError as exc:
@@ -182,20 +217,32 @@ class AgentRuntime:
             cache[workspace] = interp
         return interp
 
+    def cancel_calls(self) -> None:
+        """Ends every skill, guard and verify call in progress (and any later one) with a
+        runtime error; for a process shutting down, so no call outlives it."""
+        self._cancel.set()
+
+    def timeout_of(self, decl: Any) -> float:
+        """The agent's ``call_timeout_seconds``, else the runtime's call timeout."""
+        return float(decl.config.get("call_timeout_seconds") or self.call_timeout)
+
     def _guards(self, decl: Any, workspace: Path) -> GuardPipeline:
         names = self.program.resolve_guards(list(decl.config.get("guards") or []))
         guards = [(g, set(self.program.guards[g].handlers)) for g in names]
+        timeout = self.timeout_of(decl)
         return GuardPipeline(
-            guards, lambda g, h, v: self.interpreter(workspace).call_guard(g, h, v)
+            guards,
+            lambda g, h, v: self.interpreter(workspace).call_guard(g, h, v, timeout=timeout),
         )
 
     def _skills(self, decl: Any, workspace: Path, guards: GuardPipeline) -> tuple[list, Any]:
         names = list(decl.config.get("skills") or [])
         tools = [tool_spec(self.program.skills[name]) for name in names]
+        timeout = self.timeout_of(decl)
         executor = SkillExecutor(
             decl.name,
             names,
-            lambda n, a: self.interpreter(workspace).call_skill(n, a),
+            lambda n, a: self.interpreter(workspace).call_skill(n, a, timeout=timeout),
             guards,
             sensitive={n for n in names if self.program.skills[n].sensitive},
             confirm=self.confirm,
@@ -344,6 +391,13 @@ class AgentRuntime:
             task=task,
         )
 
+    def lock_forge(self, spec: ForgeSpec) -> WorkspaceLock:
+        """Takes the lock of ``spec``'s workspace for a run that will start soon (hand it
+        to :meth:`run_forge`); raises ForgeBusyError while another run holds it."""
+        spec.workspace.mkdir(parents=True, exist_ok=True)
+        require_writable(spec.workspace)
+        return forge_lock.acquire(spec.workspace, spec.agent)
+
     def run_forge(
         self,
         agent: str,
@@ -354,31 +408,38 @@ class AgentRuntime:
         stop: threading.Event | None = None,
         on_progress: Callable[[ForgeProgress], None] | None = None,
         task: str | None = None,
+        lock: WorkspaceLock | None = None,
     ) -> ForgeResult:
         """Runs (or resumes) a forge loop to an outcome; blocks until it ends. ``task`` is
-        the loop's one task when the workspace has no plan file."""
-        spec = self.forge_spec(
-            agent, max_iterations=max_iterations, max_cost=max_cost, workspace=workspace, task=task
-        )
-        decl = self.decl(agent, "forge")
-        guards = self._guards(decl, spec.workspace)
-        tools, executor = self._skills(decl, spec.workspace, guards)
-        verify_name = decl.config.get("verify")
+        the loop's one task when the workspace has no plan file.
 
-        def verify(ctx: dict[str, Any]) -> Any:
-            if not verify_name:
-                return True
-            takes_ctx = bool(self.program.functions[verify_name].params)
-            return self.interpreter(spec.workspace).call_function(
-                verify_name, [ctx] if takes_ctx else []
-            )
-
-        with self._lock:
-            busy = self._forge_locks.setdefault((spec.agent, spec.workspace), threading.Lock())
-        if not busy.acquire(blocking=False):
-            raise ForgeBusyError(f"forge agent {agent} is already running in {spec.workspace}")
+        The run holds its workspace's lock throughout: ``lock`` when the caller
+        took it with :meth:`lock_forge` (released when the run ends, also on a
+        failure before it starts), else it is taken here (ForgeBusyError when
+        another run, in any process, holds it).
+        """
         try:
-            spec.workspace.mkdir(parents=True, exist_ok=True)
+            spec = self.forge_spec(
+                agent,
+                max_iterations=max_iterations,
+                max_cost=max_cost,
+                workspace=workspace,
+                task=task,
+            )
+            decl = self.decl(agent, "forge")
+            guards = self._guards(decl, spec.workspace)
+            tools, executor = self._skills(decl, spec.workspace, guards)
+            verify_name = decl.config.get("verify")
+            timeout = self.timeout_of(decl)
+
+            def verify(ctx: dict[str, Any]) -> Any:
+                if not verify_name:
+                    return True
+                takes_ctx = bool(self.program.functions[verify_name].params)
+                return self.interpreter(spec.workspace).call_function(
+                    verify_name, [ctx] if takes_ctx else [], timeout=timeout
+                )
+
             loop = ForgeLoop(
                 spec,
                 provider=self.provider(decl),
@@ -387,10 +448,13 @@ class AgentRuntime:
                 verify=verify,
                 stop=stop,
                 on_progress=on_progress,
+                lock=lock,
             )
-            return loop.run()
-        finally:
-            busy.release()
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        return loop.run()
 
     # -- orchestration ---------------------------------------------------------------
 

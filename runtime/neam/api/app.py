@@ -80,6 +80,8 @@ def create_app(
             task.cancel()
             if state.forge is not None:
                 state.forge.stop_all()
+            if state.runtime is not None:
+                state.runtime.cancel_calls()  # no stuck Neam call keeps the process alive
             state.confirmations.deny_all()
             state.pool.shutdown()
             state.audit.close()
@@ -94,10 +96,12 @@ def create_app(
     )
     app.state.neam = state
     install_error_handlers(app)
-    for module in (routes_health, routes_agents, routes_claw, routes_forge, routes_admin):
+    modules = (routes_health, routes_agents, routes_claw, routes_forge, routes_admin)
+    for module in modules:
         app.include_router(module.router)
     # Added innermost first: requests pass Observe -> Auth -> BodyLimit -> routes.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(AuthMiddleware, api_keys=settings.api_keys, admin_keys=settings.admin_keys)
-    app.add_middleware(ObserveMiddleware, metrics=state.metrics, audit=state.audit)
+    routes = [route for module in modules for route in module.router.routes]
+    app.add_middleware(ObserveMiddleware, metrics=state.metrics, audit=state.audit, routes=routes)
     return app

@@ -65,14 +65,14 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         token = _bearer(scope)
+        if token is not None:  # audited for refused requests too: who tried
+            scope.setdefault("state", {})["principal"] = key_id(token.decode("latin-1"))
         admin = is_admin_path(scope["path"])
         status, message = self._decide(token, admin)
         if status:
             challenge = [(b"www-authenticate", b'Bearer realm="neam-api"')] if status == 401 else []
             await send_error(send, status, message, challenge)
             return
-        if token is not None:
-            scope.setdefault("state", {})["principal"] = key_id(token.decode("latin-1"))
         await self.app(scope, receive, send)
 
     def _decide(self, token: bytes | None, admin: bool) -> tuple[int, str]:

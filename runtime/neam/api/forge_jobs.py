@@ -3,7 +3,10 @@
 Forge loops run for minutes, so they do not occupy the request worker pool.
 Before an agent's first run in this process, its status comes from the state
 the loop persists in its workspace, so a restarted pod still reports the last
-run.
+run; a run that starts reports the persisted iteration and cost from the start.
+:meth:`ForgeJobs.start` takes the workspace lock before it answers, so a
+workspace in use by another process, or a run that already completed, is
+refused up front instead of failing in the background.
 A stop request sets the loop's stop event; the runtime finishes the current
 iteration and ends with ``aborted``.
 """
@@ -17,13 +20,23 @@ from decimal import Decimal
 from typing import Any
 
 from neam.agents import forge_state
-from neam.agents.results import RUNNING
+from neam.agents.forge import finished_result
+from neam.agents.forge_lock import WorkspaceLock
+from neam.agents.results import RUNNING, ForgeResult
 
 log = logging.getLogger("neam.api")
 
 
 class ForgeAlreadyRunningError(Exception):
     pass
+
+
+class ForgeCompletedError(Exception):
+    """The run saved in the agent's workspace already completed its plan."""
+
+    def __init__(self, result: ForgeResult) -> None:
+        super().__init__(result.message)
+        self.result = result
 
 
 @dataclass
@@ -65,25 +78,45 @@ class ForgeJobs:
         self._states: dict[str, ForgeState] = {}
 
     def start(self, agent: str, *, max_iterations: int | None, max_cost: float | None) -> None:
-        """Starts the loop in the background; raises ForgeAlreadyRunningError."""
+        """Starts the loop in the background.
+
+        Raises ForgeAlreadyRunningError (a loop of this process runs), the
+        provider's MissingAPIKeyError, ForgeBusyError (another process holds the
+        workspace) or ForgeCompletedError (nothing left to do).
+        """
+        runtime = self._runtime
         with self._lock:
             previous = self._states.get(agent)
             if previous is not None and previous.running:
                 raise ForgeAlreadyRunningError(agent)
+            runtime.provider(runtime.decl(agent, "forge"))  # a missing key fails here
+            spec = runtime.forge_spec(agent, max_iterations=max_iterations, max_cost=max_cost)
+            lock = runtime.lock_forge(spec)
+            try:
+                done = finished_result(spec)
+                if done is not None:
+                    raise ForgeCompletedError(done)
+                saved = forge_state.load(spec.workspace, agent)
+            except BaseException:
+                lock.release()
+                raise
             state = ForgeState(
                 agent=agent,
                 running=True,
+                iteration=saved.iteration,
+                total_cost=saved.total_cost,
                 last_outcome="running",
+                current_task=saved.current_task or None,
                 max_iterations=max_iterations,
                 max_cost=max_cost,
             )
             state._thread = threading.Thread(
-                target=self._run, args=(state,), name=f"forge-{agent}", daemon=True
+                target=self._run, args=(state, lock), name=f"forge-{agent}", daemon=True
             )
             self._states[agent] = state
         state._thread.start()
 
-    def _run(self, state: ForgeState) -> None:
+    def _run(self, state: ForgeState, lock: WorkspaceLock) -> None:
         def on_progress(progress: Any) -> None:
             state.iteration = progress.iteration
             state.total_cost = Decimal(progress.total_cost)
@@ -97,6 +130,7 @@ class ForgeJobs:
                 max_cost=None if state.max_cost is None else Decimal(str(state.max_cost)),
                 stop=state._stop,
                 on_progress=on_progress,
+                lock=lock,
             )
             state.iteration = result.iterations
             state.total_cost = Decimal(result.total_cost)
@@ -105,7 +139,7 @@ class ForgeJobs:
         except Exception as exc:
             log.exception("forge loop of %s failed", state.agent)
             state.last_outcome = "error"
-            state.message = f"{type(exc).__name__}: {exc}"
+            state.message = str(exc) or type(exc).__name__
         finally:
             state.running = False
             state.stopping = False
@@ -136,7 +170,10 @@ class ForgeJobs:
 
     def _persisted(self, agent: str) -> ForgeState:
         """The last run before this process started (the loop persists it to resume)."""
-        saved = forge_state.load(self._runtime.forge_spec(agent).workspace, agent)
+        try:
+            saved = forge_state.load(self._runtime.forge_spec(agent).workspace, agent)
+        except ValueError as exc:  # a corrupt state file: report it, it blocks a resume
+            return ForgeState(agent=agent, last_outcome="error", message=str(exc))
         if saved.iteration == 0:
             return ForgeState(agent=agent)
         interrupted = saved.outcome == RUNNING

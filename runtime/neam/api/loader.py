@@ -61,6 +61,7 @@ def load_runtime(settings: Settings, confirmations: ConfirmationBroker) -> tuple
         workspace_dir=settings.workspace_dir,
         env=settings.env,
         confirm=confirmations.request,
+        call_timeout=settings.call_timeout_seconds,
     )
     unknown = [a for a in settings.claw_agents or () if a not in runtime.program.claw_agents]
     if unknown:

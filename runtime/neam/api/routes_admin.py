@@ -6,28 +6,33 @@ All of these need the admin key (enforced by :mod:`neam.api.auth`).
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, model_validator
+from pydantic import Field, model_validator
 
 from neam.api import catalog
-from neam.api.bodies import parse_body
+from neam.api.bodies import Body, parse_body
 from neam.api.deps import note_agent, server
 from neam.api.errors import ApiError
 
 router = APIRouter()
 
 
-class SwitchBody(BaseModel):
-    """``{"agent": "x"}`` acts on one agent; no agent (or ``"*"``) on all of them."""
+EVERY_AGENT = "*"
 
-    agent: str | None = None
+
+class SwitchBody(Body):
+    """``{"agent": "x"}`` acts on one agent, ``{"agent": "*"}`` on every agent: acting
+    on all of them is always an explicit choice, never a missing or misspelt field."""
+
+    agent: str = Field(min_length=1)
     reason: str | None = None
 
     @property
     def target(self) -> str | None:
-        return None if self.agent in (None, "*") else self.agent
+        """The agent, or None for every agent."""
+        return None if self.agent == EVERY_AGENT else self.agent
 
 
-class ConfirmBody(BaseModel):
+class ConfirmBody(Body):
     """``{"id": "...", "approved": true}``; ``approve`` or ``decision`` also accepted."""
 
     id: str
@@ -51,7 +56,7 @@ class ConfirmBody(BaseModel):
 
 
 async def _switch_request(request: Request) -> SwitchBody:
-    """The kill-switch body; its agent (None: every agent) must exist."""
+    """The kill-switch body; its agent (unless ``"*"``) must exist."""
     body = await parse_body(request, SwitchBody)
     agent = body.target
     note_agent(request, agent)

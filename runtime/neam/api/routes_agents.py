@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from neam.api import catalog
-from neam.api.bodies import parse_body
+from neam.api.bodies import Body, parse_body
 from neam.api.deps import note_agent, server
 
 router = APIRouter(prefix="/api/v1")
 
 
-class AskBody(BaseModel):
+class AskBody(Body):
     agent_id: str = Field(min_length=1)
     query: str = Field(min_length=1)
 

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from neam.api import catalog
-from neam.api.bodies import parse_body
+from neam.api.bodies import Body, parse_body
 from neam.api.deps import server
 from neam.api.names import check_session_key
 
 router = APIRouter(prefix="/api/v1/claw")
 
 
-class MessageBody(BaseModel):
+class MessageBody(Body):
     message: str = Field(min_length=1)
 
 
-class CompactBody(BaseModel):
+class CompactBody(Body):
     session_key: str | None = None
 
 

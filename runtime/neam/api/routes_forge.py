@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from neam.agents.forge_lock import ForgeBusyError
 from neam.api import catalog
-from neam.api.bodies import parse_body
+from neam.api.bodies import Body, parse_body
 from neam.api.deps import server
 from neam.api.errors import ApiError
-from neam.api.forge_jobs import ForgeAlreadyRunningError
+from neam.api.forge_jobs import ForgeAlreadyRunningError, ForgeCompletedError
 
 router = APIRouter(prefix="/api/v1/forge")
 
 
-class StartBody(BaseModel):
+class StartBody(Body):
     max_iterations: int | None = Field(default=None, ge=1)
     max_cost: float | None = Field(default=None, gt=0)
 
@@ -60,8 +61,25 @@ async def start(request: Request, agent: str) -> dict[str, object]:
         state.require_forge().start(agent, **limits)
     except ForgeAlreadyRunningError:
         raise ApiError(
-            409, f"a forge loop is already running for '{agent}'; stop it first", agent=agent
+            409,
+            f"a forge loop is already running for '{agent}'; stop it first",
+            agent=agent,
+            reason="running",
         ) from None
+    except ForgeBusyError as exc:
+        raise ApiError(409, str(exc), agent=agent, reason="workspace_locked") from None
+    except ForgeCompletedError as exc:
+        done = exc.result
+        raise ApiError(
+            409,
+            f"the forge run of '{agent}' already completed ({done.iterations} iterations, "
+            f"${done.total_cost}): {done.message}; there is nothing to start",
+            agent=agent,
+            reason="completed",
+        ) from None
+    except (ValueError, OSError) as exc:  # an unusable workspace, a corrupt state file
+        message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ApiError(409, message, agent=agent, reason="workspace") from None
     return {"status": "started", "agent": agent, **limits}
 
 

@@ -4,8 +4,9 @@ On the first SIGTERM/SIGINT the server keeps listening but ``/ready`` answers
 503 (so load balancers stop sending traffic), no new forge loop starts, running
 forge loops are asked to stop after their current iteration, and in-flight
 requests finish. Once nothing is in flight and no loop runs, or after
-``--drain-seconds``, uvicorn shuts down and the process exits 0. A second
-signal exits at once.
+``--drain-seconds``, uvicorn shuts down and the process exits 0; at that point
+Neam code still running (a skill in an endless loop) is cancelled, so no call
+keeps the process alive. A second signal exits at once.
 """
 
 from __future__ import annotations
@@ -74,6 +75,9 @@ class DrainingServer(uvicorn.Server):
             await asyncio.sleep(POLL_SECONDS)
         else:
             log.warning("drain period over with work still running; exiting anyway")
+            if state.runtime is not None:
+                state.runtime.cancel_calls()  # stuck Neam calls end; their requests answer
+                await asyncio.sleep(POLL_SECONDS)
         self.should_exit = True
 
 

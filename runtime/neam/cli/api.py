@@ -8,7 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from neam.api.settings import AUDIT_SINKS, Settings, parse_keys
+from neam.agents.runtime import call_timeout_from_env, default_dirs
+from neam.api.settings import AUDIT_SINKS, Settings, keys_from_env, parse_keys
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long a sensitive skill waits for approval (default 300)",
     )
     p.add_argument(
+        "--call-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="longest a skill, guard or verify call may run Neam code, unless the agent sets "
+        "call_timeout_seconds (default $NEAM_CALL_TIMEOUT_SECONDS, else 10)",
+    )
+    p.add_argument(
         "--claw-agents",
         metavar="NAMES",
         help="serve only these claw agents (comma-separated; default: all in the program)",
@@ -104,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from_args(args: argparse.Namespace, env: dict[str, str]) -> Settings:
+    dirs = default_dirs(env)  # the same directories neam-forge and neam run use
     return Settings(
         program=args.program,
         bytecode_dir=args.bytecode,
@@ -116,12 +126,15 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str]) -> Setting
         drain_seconds=args.drain_seconds,
         audit_sink=args.audit_sink,
         audit_log=args.audit_log,
-        sessions_dir=args.sessions_dir or Path(env.get("NEAM_SESSIONS_DIR") or "sessions"),
-        workspace_dir=args.workspace_dir or Path(env.get("NEAM_WORKSPACE_DIR") or "workspace"),
+        sessions_dir=args.sessions_dir or dirs["sessions_dir"],
+        workspace_dir=args.workspace_dir or dirs["workspace_dir"],
         max_body_bytes=args.max_body_bytes,
         confirm_timeout_seconds=args.confirm_timeout,
-        api_keys=parse_keys(env.get("NEAM_API_KEY")),
-        admin_keys=parse_keys(env.get("NEAM_ADMIN_KEY")),
+        call_timeout_seconds=(
+            call_timeout_from_env(env) if args.call_timeout is None else args.call_timeout
+        ),
+        api_keys=keys_from_env(env, "NEAM_API_KEY"),
+        admin_keys=keys_from_env(env, "NEAM_ADMIN_KEY"),
         claw_agents=None if args.claw_agents is None else parse_keys(args.claw_agents),
         env=env,
     )
@@ -133,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     try:
         settings = settings_from_args(args, env)
+        settings.check_paths()
     except ValueError as exc:
         parser.error(str(exc))
     logging.basicConfig(

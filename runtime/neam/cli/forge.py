@@ -1,12 +1,13 @@
 """``neam-forge``: run one forge agent of a program from the command line.
 
 Prints the outcome as one line of JSON on stdout (``outcome``, ``iterations``,
-``total_cost``, ``message``); details go to stderr with ``--verbose``. Exit code
-0 when the loop completed, 1 otherwise (compile errors, unknown agent, any other
-outcome). SIGTERM (and SIGINT) finish the current iteration, then end the run
-``aborted``. Inside a pod, progress also goes to the status reporter from
-``neam.report.reporter_from_env`` and the outcome to
-``$NEAM_TERMINATION_MESSAGE_PATH``.
+``total_cost``, ``message``); details go to stderr with ``--verbose``, problems
+as one line each (a Python traceback only with ``--verbose``). Exit code 0 when
+the loop completed, 1 otherwise (compile errors, unknown agent, a workspace in
+use by another run, any other outcome). SIGTERM (and SIGINT) finish the
+current iteration, then end the run ``aborted``. Inside a pod, progress also
+goes to the status reporter from ``neam.report.reporter_from_env`` and the
+outcome to ``$NEAM_TERMINATION_MESSAGE_PATH``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
+from neam.agents.forge_lock import ForgeBusyError
 from neam.agents.results import ForgeProgress, ForgeResult
 from neam.agents.runtime import AgentRuntime, default_dirs
 from neam.lang import NeamCompileError, load_program
@@ -120,6 +122,14 @@ def finish(result: ForgeResult, env: dict[str, str]) -> int:
     return 0 if result.outcome == "completed" else 1
 
 
+def _reason(exc: BaseException) -> str:
+    """One line about ``exc`` for stderr and the outcome (never a traceback)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return str(exc) or type(exc).__name__
+
+
 def _error(message: str) -> ForgeResult:
     return ForgeResult("error", 0, Decimal(0), message)
 
@@ -161,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     except NeamCompileError as exc:
         print(str(exc), file=sys.stderr, flush=True)
         return finish(_error(f"compilation failed: {args.agent}"), env)
-    except (OSError, NeambError) as exc:
+    except (OSError, NeambError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         print(f"{PREFIX} cannot load {args.agent}: {reason}", file=sys.stderr)
         return finish(_error(f"cannot load {args.agent}: {reason}"), env)
@@ -191,7 +201,11 @@ def main(argv: list[str] | None = None) -> int:
         task = args.task_file.read_text(encoding="utf-8") if args.task_file else args.task
     except OSError as exc:
         return finish(_error(f"cannot read --task-file {args.task_file}: {exc.strerror}"), env)
-    runtime = AgentRuntime(program, env=env, **default_dirs(env))
+    try:
+        runtime = AgentRuntime(program, env=env, **default_dirs(env))
+    except ValueError as exc:  # a bad NEAM_* setting
+        print(f"{PREFIX} {exc}", file=sys.stderr, flush=True)
+        return finish(_error(str(exc)), env)
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: Any) -> None:
@@ -225,12 +239,16 @@ def main(argv: list[str] | None = None) -> int:
             on_progress=_chain(verbose_progress, _reporter()),
             task=task,
         )
-    except (ProviderError, ValueError) as exc:
-        print(f"{PREFIX} {exc}", file=sys.stderr, flush=True)
-        result = _error(str(exc))
+    except (ProviderError, ForgeBusyError, ValueError, OSError) as exc:
+        reason = _reason(exc)
+        print(f"{PREFIX} {reason}", file=sys.stderr, flush=True)
+        result = _error(reason)
     except Exception as exc:  # stdout must still carry one JSON outcome
-        traceback.print_exc(file=sys.stderr)
-        result = _error(f"internal error: {type(exc).__name__}: {exc}")
+        if args.verbose:
+            traceback.print_exc(file=sys.stderr)
+        reason = f"internal error: {_reason(exc)}"
+        print(f"{PREFIX} {reason}", file=sys.stderr, flush=True)
+        result = _error(reason)
     log(f"Finished: {result.outcome} after {_plural(result.iterations, 'iteration')}")
     return finish(result, env)
 

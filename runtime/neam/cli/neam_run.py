@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from neam.lang import Interpreter, NeamCompileError, NeamRuntimeError, Program, load_program
+from neam.lang.diagnostics import caret_snippet, source_lines
 from neam.lang.host import AgentHost, NoAgentHost
 from neam.lang.neamb import NeambError
 from neam.lang.values import stringify
@@ -44,8 +45,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _source_line(path: str, line: int) -> str | None:
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError:
+        lines = source_lines(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
         return None
     return lines[line - 1] if 1 <= line <= len(lines) else None
 
@@ -62,16 +63,22 @@ def main(argv: list[str] | None = None) -> int:
         print(err, file=sys.stderr)
         return 1
     except (OSError, NeambError) as err:
-        print(f"neam: cannot load {args.file}: {err}", file=sys.stderr)
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else err
+        print(f"neam: cannot load {args.file}: {reason}", file=sys.stderr)
         return 1
-    interp = Interpreter(program, host=make_host(program), workspace=args.workspace)
+    try:
+        host = make_host(program)
+    except ValueError as err:  # a bad NEAM_* setting
+        print(f"neam: {err}", file=sys.stderr)
+        return 2
+    interp = Interpreter(program, host=host, workspace=args.workspace)
     try:
         interp.run_toplevel()
     except NeamRuntimeError as err:
         print(err.format(), file=sys.stderr)
         text = _source_line(err.file, err.line)
         if text is not None:
-            print(f" {text}\n {' ' * (err.column - 1)}^", file=sys.stderr)
+            print(caret_snippet(text, err.column), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from neam.lang import CompileResult, Diagnostic, compile_source
+from neam.lang import CompileResult, Diagnostic, compile_file
 from neam.lang.neamb import NeambError, write_neamb
 
 _COMMANDS = ("check", "compile")
@@ -37,12 +37,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _compile(path: str) -> CompileResult:
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        reason = getattr(err, "strerror", None) or str(err)
+        return compile_file(path)
+    except OSError as err:
+        reason = err.strerror or str(err)
         diag = Diagnostic(path, 1, 1, 1, 1, "error", "read-error", f"cannot read file: {reason}")
         return CompileResult([diag], None, "")
-    return compile_source(text, path)
 
 
 def _report(results: list[CompileResult], as_json: bool) -> None:
@@ -57,8 +56,8 @@ def _report(results: list[CompileResult], as_json: bool) -> None:
         print(json.dumps(doc, indent=2))
         return
     for r in results:
-        for d in r.diagnostics:
-            print(d.format(r.source), file=sys.stderr)
+        if r.diagnostics:
+            print(r.format(), file=sys.stderr)
 
 
 def _targets(files: list[str], out: str | None, out_dir: str | None) -> list[Path]:
@@ -102,11 +101,14 @@ def main(argv: list[str] | None = None) -> int:
             results, _targets(args.files, args.out, args.out_dir), strict=True
         ):
             assert result.program is not None
-            target.parent.mkdir(parents=True, exist_ok=True)
             try:
+                target.parent.mkdir(parents=True, exist_ok=True)
                 write_neamb(result.program, target)
             except NeambError as err:
                 print(f"neamc: {result.program.filename}: {err}", file=sys.stderr)
+                return 1
+            except OSError as err:
+                print(f"neamc: cannot write {target}: {err.strerror or err}", file=sys.stderr)
                 return 1
             if not args.json:
                 print(f"neamc: wrote {target}", file=sys.stderr)

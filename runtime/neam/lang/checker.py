@@ -7,7 +7,7 @@ unknown-skill, unknown-guard, unknown-channel, unknown-function, unknown-agent,
 unknown-trait, unknown-impl-target, missing-trait-method, unknown-trait-method,
 unknown-handler, missing-impl, skill-params, dag-node, break-outside-loop,
 continue-outside-loop, not-forge, unknown-name, unknown-declaration, unknown-reference,
-trait-not-allowed.
+trait-not-allowed, too-deep.
 """
 
 from __future__ import annotations
@@ -19,6 +19,12 @@ from typing import Any
 from neam.lang import ast, schema
 from neam.lang.diagnostics import Diagnostic
 from neam.lang.natives import NAMESPACES, NATIVES
+from neam.lang.scopes import UnknownName, unknown_names
+
+# How deeply blocks, expressions and values may nest: the checker, the compiled
+# form (.neamb) and the interpreter all walk the tree recursively, and this
+# keeps them well inside Python's recursion limit.
+MAX_NESTING = 200
 
 _REF_LABEL = {
     "skill": "skill",
@@ -117,7 +123,19 @@ class _Checker:
     def run(self) -> list[Diagnostic]:
         self.collect()
         impl_seen: dict[tuple[str | None, str], ast.ImplNode] = {}
+        walkable: list[ast.Node] = []
         for item in self.module.items:
+            deep = first_too_deep(item)
+            if deep is not None:  # its other checks would walk too deep; report only this
+                self.report(
+                    deep,
+                    "too-deep",
+                    f"nested more than {MAX_NESTING} levels deep (blocks, expressions or "
+                    "values inside each other)",
+                    span=False,
+                )
+                continue
+            walkable.append(item)
             if isinstance(item, ast.AgentNode):
                 self.check_agent(item)
             elif isinstance(item, ast.DeclNode):
@@ -145,11 +163,40 @@ class _Checker:
                 self.check_code(item.body.body, in_loop=False)
             elif isinstance(item, ast.Stmt):
                 self.check_code([item], in_loop=False)
+        self.check_names(walkable)
         self.diagnostics.sort(key=lambda d: (d.line, d.column))
         return self.diagnostics
 
+    def check_names(self, items: list[ast.Node]) -> None:
+        """Reports the first use of every name that nothing in scope declares."""
+        known = self.decls.keys() | NATIVES.keys() | NAMESPACES.keys() | WIDER_NATIVES
+        for use in unknown_names(items, known):
+            name = use.name
+            if use.kind in ("ask", "run"):  # `x.ask()` where no variable `x` is in scope
+                self.check_agent_method(use)
+                continue
+            message = {
+                "read": f"'{name}' is not defined here (no variable, parameter, function, "
+                "native or declaration of that name is in scope)",
+                "call": f"'{name}' is not a declared function, a native or a variable in scope",
+                "assign": f"assignment to undeclared variable '{name}' (declare it with let)",
+                "statement": f"'{name}' is not a keyword, declaration or variable",
+            }[use.kind]
+            self.report(use.node, "unknown-name", message)
+
+    def check_agent_method(self, use: UnknownName) -> None:
+        name = use.name
+        if name not in self.decls:
+            self.report(use.node, "unknown-agent", f"unknown agent '{name}' in {name}.{use.kind}()")
+        elif use.kind == "run" and name in self.by_kind["agent"] | self.by_kind["claw"]:
+            self.report(
+                use.node,
+                "not-forge",
+                f"'{name}' is not a forge agent; only forge agents have .run()",
+                severity="warning",
+            )
+
     def collect(self) -> None:
-        self.bound = _bound_names(self.module)
         for item in self.module.items:
             kind, name = _decl_kind(item)
             if kind is None or name is None:
@@ -179,9 +226,6 @@ class _Checker:
                 continue
             self.decls[name] = (kind, item)
             self.by_kind[kind].add(name)
-        self.callable_names = (
-            self.bound | self.decls.keys() | NATIVES.keys() | NAMESPACES.keys() | WIDER_NATIVES
-        )
 
     # ---------------------------------------------------------------- declarations
 
@@ -598,16 +642,6 @@ class _Checker:
                 if stmt.orelse is not None:
                     self.check_code([stmt.orelse], in_loop)
                 continue
-            if isinstance(stmt, ast.ExprStmt) and isinstance(stmt.expr, ast.Name):
-                name = stmt.expr.name
-                if name not in self.callable_names:
-                    # A lone unknown word: usually a misspelt keyword (`clow agent x {`).
-                    self.report(
-                        stmt.expr,
-                        "unknown-name",
-                        f"'{name}' is not a keyword, declaration or variable",
-                    )
-                continue
             for expr in _stmt_exprs(stmt):
                 self.check_expr(expr)
 
@@ -622,38 +656,13 @@ class _Checker:
 
     def check_call(self, call: ast.Call) -> None:
         callee = call.callee
-        if isinstance(callee, ast.Name):
-            if (
-                callee.name == "dag_execute"
-                and call.args
-                and isinstance(call.args[0], ast.ListExpr)
-            ):
-                self.check_dag(call.args[0])
-            elif callee.name not in self.callable_names:
-                self.report(
-                    callee,
-                    "unknown-name",
-                    f"'{callee.name}' is not a declared function or a native",
-                    severity="warning",
-                )
-        elif (
-            isinstance(callee, ast.Attribute)
-            and callee.name in ("ask", "run")
-            and isinstance(callee.obj, ast.Name)
-            and callee.obj.name not in self.bound
+        if (
+            isinstance(callee, ast.Name)
+            and callee.name == "dag_execute"
+            and call.args
+            and isinstance(call.args[0], ast.ListExpr)
         ):
-            name = callee.obj.name
-            if name not in self.decls:
-                self.report(
-                    callee.obj, "unknown-agent", f"unknown agent '{name}' in {name}.{callee.name}()"
-                )
-            elif callee.name == "run" and name in self.by_kind["agent"] | self.by_kind["claw"]:
-                self.report(
-                    callee.obj,
-                    "not-forge",
-                    f"'{name}' is not a forge agent; only forge agents have .run()",
-                    severity="warning",
-                )
+            self.check_dag(call.args[0])
 
     def check_agent_name(self, node: ast.Node, name: str, where: str) -> None:
         agents = self.by_kind["agent"] | self.by_kind["claw"] | self.by_kind["forge"]
@@ -740,31 +749,26 @@ def _children(node: ast.Node) -> list[Any]:
     return out
 
 
-def _bound_names(module: ast.Module) -> set[str]:
-    """Every name bound anywhere by let/const, for or a parameter (scopes are not modelled:
-    the checks that use this only need to know that a name is *never* a variable)."""
-    names: set[str] = set()
-    stack: list[Any] = [module]
+def first_too_deep(item: ast.Node) -> ast.Node | None:
+    """The first node, in source order, nested more than MAX_NESTING levels inside ``item``."""
+    first: ast.Node | None = None
+    stack: list[tuple[ast.Node, int]] = [(item, 1)]
+    push = stack.append
     while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            if first is None or (node.line, node.column) < (first.line, first.column):
+                first = node
             continue
-        if isinstance(node, ast.Let | ast.Param):
-            names.add(node.name)
-        elif isinstance(node, ast.MatchArm):
-            pattern = node.pattern
-            bound = pattern.args if isinstance(pattern, ast.Call) else [pattern]
-            names.update(p.name for p in bound if isinstance(p, ast.Name))
-        elif isinstance(node, ast.UseDecl) and node.keyword != "module":
-            names.add(node.alias or node.path[-1])
-        elif isinstance(node, ast.ForIn):
-            names.add(node.var)
-            if node.second is not None:
-                names.add(node.second)
-        if isinstance(node, ast.Node):
-            stack.extend(_children(node))
-    return names
+        depth += 1
+        for value in node.__dict__.values():
+            if type(value) is list:
+                for child in value:
+                    if isinstance(child, ast.Node):
+                        push((child, depth))
+            elif isinstance(value, ast.Node):
+                push((value, depth))
+    return first
 
 
 def _stmt_exprs(stmt: ast.Stmt) -> list[ast.Expr]:

@@ -25,20 +25,16 @@ class Diagnostic:
 
     def format(self, source_text: str | None = None) -> str:
         """The one-line form followed by the source line and a caret under the span."""
-        head = str(self)
         if source_text is None:
-            return head
-        lines = source_text.splitlines()
+            return str(self)
+        return self._with_snippet(source_lines(source_text))
+
+    def _with_snippet(self, lines: list[str]) -> str:
+        head = str(self)
         if not 1 <= self.line <= len(lines):
             return head
-        text = lines[self.line - 1].expandtabs(1)
-        start = max(self.column, 1)
-        if self.end_line == self.line and self.end_column > start:
-            width = self.end_column - start
-        else:
-            width = 1
-        width = max(1, min(width, len(text) - start + 1))
-        return f"{head}\n {text}\n {' ' * (start - 1)}{'^' * width}"
+        width = self.end_column - self.column if self.end_line == self.line else 1
+        return f"{head}\n{caret_snippet(lines[self.line - 1], self.column, width)}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -49,7 +45,35 @@ class Diagnostic:
 
 
 def format_all(diagnostics: Iterable[Diagnostic], source_text: str | None = None) -> str:
-    return "\n".join(d.format(source_text) for d in diagnostics)
+    """Every diagnostic formatted, the source split into lines once."""
+    if source_text is None:
+        return "\n".join(str(d) for d in diagnostics)
+    lines = source_lines(source_text)
+    return "\n".join(d._with_snippet(lines) for d in diagnostics)
+
+
+def source_lines(text: str) -> list[str]:
+    """``text`` split into the lines diagnostics count (only ``\\n`` ends a line)."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+# Characters of a source line echoed under a diagnostic: a long line (minified
+# code, a prompt on one line) is cut around the caret.
+SNIPPET_WIDTH = 100
+
+
+def caret_snippet(line: str, column: int, width: int = 1) -> str:
+    """Two lines: at most SNIPPET_WIDTH characters of ``line`` around ``column``
+    ("…" marks a cut end) and a caret under ``width`` characters from ``column``.
+    Tabs and other unprintable characters are shown as one space each, so the
+    caret stays under its column."""
+    text = "".join(c if c.isprintable() else " " for c in line)
+    start = min(max(column, 1), len(text) + 1) - 1
+    left = max(0, min(start - SNIPPET_WIDTH // 3, len(text) - SNIPPET_WIDTH))
+    right = min(len(text), left + SNIPPET_WIDTH)
+    shown = ("…" if left else "") + text[left:right] + ("…" if right < len(text) else "")
+    carets = max(1, min(width, right - start))
+    return f" {shown}\n {' ' * (start - left + (1 if left else 0))}{'^' * carets}"
 
 
 class NeamCompileError(Exception):

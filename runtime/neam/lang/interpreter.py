@@ -6,11 +6,20 @@ with its own scopes and call stack, so different calls may run concurrently.
 The only shared mutable state is the global scope (top-level ``let``/``const``),
 guarded by a lock for definition; code that mutates shared globals from
 concurrent calls gets no further ordering guarantee.
+
+Faults: every failure of Neam code, whatever its cause, leaves an entry point
+as a :class:`NeamRuntimeError` with a source position. A call may be given a
+time limit: the seconds its Neam code may run, checked at every loop
+iteration and function call (time spent waiting for the agent host, e.g. in
+``agent.ask()``, does not count). Setting the interpreter's ``cancel`` event
+ends every call in progress the same way. Values are bounded too (see
+:mod:`neam.lang.values`). The ``call_*`` entry points return plain data.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +38,14 @@ from neam.lang.values import (
     set_index,
     slice_of,
     stringify,
+    to_json_data,
     truthy,
     type_name,
     unary,
 )
 from neam.lang.values import equal as _equal
 from neam.lang.workspace import WorkspaceError
+from neam.text import clip
 
 # Constructor-style match patterns (`LoopOutcome.MaxIterations(n)`) compare their
 # snake_cased name with a string subject or a map's outcome/kind/status/type;
@@ -188,12 +199,19 @@ class Interpreter:
         workspace: str | Path | None = None,
         emit: Callable[[Any], None] | None = None,
         input_fn: Callable[[], str] | None = None,
+        *,
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
     ) -> None:
+        """``timeout``: the default time limit of a call in seconds (None: no limit);
+        ``cancel``: an event that, once set, ends every call with a runtime error."""
         self.program = program
         self.host: AgentHost = host if host is not None else NoAgentHost()
         self.workspace = workspace
         self.emit: Callable[[Any], None] = emit if emit is not None else _print_emit
         self.input_fn = input_fn
+        self.timeout = timeout
+        self.cancel = cancel if cancel is not None else threading.Event()
         self._globals = _Scope(None)
         self._globals_lock = threading.Lock()
         self._define_constants()
@@ -209,9 +227,9 @@ class Interpreter:
 
     # ------------------------------------------------------------------ public API
 
-    def run_toplevel(self) -> None:
+    def run_toplevel(self, *, timeout: float | None = None) -> None:
         """Runs the top-level statements in source order (``emit`` goes to ``self.emit``)."""
-        ex = _Exec(self, "<toplevel>")
+        ex = self._exec("<toplevel>", timeout)
         try:
             ex.run_block(self.program.toplevel, self._globals, new_scope=False)
         except _Return:
@@ -219,13 +237,14 @@ class Interpreter:
         except RecursionError:
             raise self._too_deep(ex) from None
 
-    def call_function(self, name: str, args: list[Any]) -> Any:
+    def call_function(self, name: str, args: list[Any], *, timeout: float | None = None) -> Any:
         fn = self.program.functions.get(name)
         if fn is None:
             raise self._api_error(f"no function named '{name}'")
-        return _Exec(self, "<host>").call_decl(fn, list(args), ast.Node())
+        ex = self._exec("<host>", timeout)
+        return ex.plain(fn, ex.call_decl(fn, list(args), ast.Node()))
 
-    def call_skill(self, name: str, args: dict[str, Any]) -> Any:
+    def call_skill(self, name: str, args: dict[str, Any], *, timeout: float | None = None) -> Any:
         """Runs a skill's ``impl`` with arguments given by parameter name."""
         skill = self.program.skills.get(name)
         if skill is None or skill.impl is None:
@@ -239,9 +258,14 @@ class Interpreter:
                 positional.append(args[declared[i]])
             else:
                 positional.append(None)
-        return _Exec(self, "<host>").call_decl(skill.impl, positional, ast.Node(), f"skill {name}")
+        ex = self._exec("<host>", timeout)
+        return ex.plain(
+            skill.impl, ex.call_decl(skill.impl, positional, ast.Node(), f"skill {name}")
+        )
 
-    def call_guard(self, guard: str, handler: str, value: Any) -> Any:
+    def call_guard(
+        self, guard: str, handler: str, value: Any, *, timeout: float | None = None
+    ) -> Any:
         """Runs ``handler`` of a guard (or of every guard of a guardchain) on ``value``.
 
         A guard without that handler passes the value through unchanged.
@@ -253,24 +277,32 @@ class Interpreter:
                 raise self._api_error(f"no guard named '{name}'")
             fn = decl.handlers.get(handler)
             if fn is not None:
-                value = _Exec(self, "<host>").call_decl(
-                    fn, [value], ast.Node(), f"guard {name}.{handler}"
+                ex = self._exec("<host>", timeout)
+                value = ex.plain(
+                    fn, ex.call_decl(fn, [value], ast.Node(), f"guard {name}.{handler}")
                 )
         return value
 
-    def call_impl(self, target: str, trait: str, method: str, args: list[Any]) -> Any:
+    def call_impl(
+        self, target: str, trait: str, method: str, args: list[Any], *, timeout: float | None = None
+    ) -> Any:
         """Runs a trait method; ``self`` is supplied when the method declares it."""
         impl = self.program.impl_for(target, trait)
         fn = impl.methods.get(method) if impl is not None else None
         if fn is None:
             raise self._api_error(f"no method '{method}' in impl {trait} for {target}")
         ref = FunctionRef(fn, self.self_value(target), _takes_self(fn))
-        return _Exec(self, "<host>").call_ref(ref, list(args), ast.Node())
+        ex = self._exec("<host>", timeout)
+        return ex.plain(fn, ex.call_ref(ref, list(args), ast.Node()))
 
     # ------------------------------------------------------------------ helpers
 
     def self_value(self, target: str) -> Any:
         return AgentRef(target) if self.program.agent(target) is not None else {"type": target}
+
+    def _exec(self, entry: str, timeout: float | None) -> _Exec:
+        """The state of one call; ``timeout`` (else the interpreter's) bounds its time."""
+        return _Exec(self, entry, timeout if timeout is not None else self.timeout)
 
     def _too_deep(self, ex: _Exec) -> NeamRuntimeError:
         node = ex.stack[-1].node
@@ -281,7 +313,7 @@ class Interpreter:
 
     def _define_constants(self) -> None:
         """Top-level ``const`` values are available to functions even before run_toplevel."""
-        ex = _Exec(self, "<toplevel>")
+        ex = self._exec("<toplevel>", None)
         for stmt in self.program.toplevel:
             if isinstance(stmt, ast.Let) and stmt.const:
                 try:
@@ -304,12 +336,39 @@ def _print_emit(value: Any) -> None:
 class _Exec:
     """The state of one call into the interpreter: its Neam call stack."""
 
-    def __init__(self, interp: Interpreter, entry: str) -> None:
+    def __init__(self, interp: Interpreter, entry: str, timeout: float | None) -> None:
         self.interp = interp
         self.program = interp.program
         self.file = interp.program.filename
         self.stack: list[_StackEntry] = [_StackEntry(entry)]
         self._natives: NativeContext | None = None
+        self.timeout = timeout
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.cancel = interp.cancel
+
+    # ------------------------------------------------------------------ limits
+
+    def tick(self, node: ast.Node) -> None:
+        """Ends the call when it ran out of time or was cancelled (at loop and call steps)."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise self.error(
+                node, f"time limit exceeded: this call ran Neam code for over {self.timeout:g} s"
+            )
+        if self.cancel.is_set():
+            raise self.error(node, "cancelled: the runtime is shutting down")
+
+    def waiting(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Calls ``fn`` (the host, or the user) without counting its time against the limit."""
+        started = time.monotonic()
+        try:
+            return fn(*args)
+        finally:
+            if self.deadline is not None:
+                self.deadline += time.monotonic() - started
+
+    def plain(self, decl: ast.Node, value: Any) -> Any:
+        """``value`` as plain data for the caller (agents and functions become text)."""
+        return self.guarded(decl, to_json_data, value)
 
     # ------------------------------------------------------------------ errors
 
@@ -341,7 +400,7 @@ class _Exec:
         elif t is ast.Emit:
             value = self.eval(stmt.value, scope)
             self.stack[-1].node = stmt
-            self.interp.emit(value)
+            self.guarded(stmt, self.interp.emit, value)
         elif t is ast.If:
             if truthy(self.eval(stmt.cond, scope)):
                 self.run_block(stmt.then.body, scope)
@@ -349,6 +408,7 @@ class _Exec:
                 self.exec(stmt.orelse, scope)
         elif t is ast.While:
             while truthy(self.eval(stmt.cond, scope)):
+                self.tick(stmt)
                 try:
                     self.run_block(stmt.body.body, scope)
                 except _Break:
@@ -359,6 +419,7 @@ class _Exec:
             source = self.eval(stmt.iterable, scope)
             items = self.guarded(stmt.iterable, iterate, source)
             for number, item in enumerate(items):
+                self.tick(stmt)
                 inner = _Scope(scope)
                 if stmt.second is None:
                     inner.vars[stmt.var] = item
@@ -415,6 +476,11 @@ class _Exec:
             return fn(*args)
         except NeamValueError as err:
             raise self.error(node, str(err)) from None
+        except RecursionError:
+            raise self.error(node, "values nested too deeply for this operation") from None
+        except (ArithmeticError, LookupError, TypeError, ValueError, MemoryError) as err:
+            # Operations check their values; this keeps any case they missed a Neam error.
+            raise self.error(node, f"cannot do this: {err or type(err).__name__}") from None
 
     def eval(self, expr: ast.Expr, scope: _Scope) -> Any:
         t = type(expr)
@@ -552,8 +618,8 @@ class _Exec:
         if name == "ask":
             if not 1 <= len(args) <= 2:
                 raise self.error(node, f"{agent.name}.ask() takes a message and an optional key")
-            key = None if len(args) < 2 or args[1] is None else stringify(args[1])
-            return self.host_call(node, host.ask, agent.name, stringify(args[0]), key)
+            key = None if len(args) < 2 or args[1] is None else self.text(node, args[1])
+            return self.host_call(node, host.ask, agent.name, self.text(node, args[0]), key)
         if name == "run":
             if args:
                 raise self.error(node, f"{agent.name}.run() takes no arguments")
@@ -564,10 +630,13 @@ class _Exec:
                 return self.call_ref(FunctionRef(fn, agent, _takes_self(fn)), args, node)
         raise self.error(node, f"agent '{agent.name}' has no method '{name}'")
 
+    def text(self, node: ast.Node, value: Any) -> str:
+        return self.guarded(node, stringify, value)
+
     def host_call(self, node: ast.Node, fn: Callable[..., Any], *args: Any) -> Any:
         self.stack[-1].node = node
         try:
-            return fn(*args)
+            return self.waiting(fn, *args)
         except AgentUnavailableError as err:
             raise self.error(node, str(err)) from None
         except NeamRuntimeError:
@@ -576,13 +645,13 @@ class _Exec:
             raise self.error(node, f"{type(err).__name__}: {err}") from err
 
     def eval_spawn(self, expr: ast.Spawn, scope: _Scope) -> Any:
-        agent = stringify(self.eval(expr.agent, scope))
+        agent = self.text(expr, self.eval(expr.agent, scope))
         args = [self.eval(a, scope) for a in expr.args]
         if len(args) != 1:
             raise self.error(expr, "spawn takes exactly one task argument")
         if self.program.agent(agent) is None:
-            raise self.error(expr, f"Agent not found: {agent}")
-        return self.host_call(expr, self.interp.host.spawn, agent, stringify(args[0]))
+            raise self.error(expr, f"Agent not found: {clip(agent, 80)}")
+        return self.host_call(expr, self.interp.host.spawn, agent, self.text(expr, args[0]))
 
     def call_ref(self, fn: Any, args: list[Any], node: ast.Node) -> Any:
         if isinstance(fn, FunctionRef):
@@ -616,6 +685,8 @@ class _Exec:
             self._natives = self.interp.native_context()
         self.stack[-1].node = node
         try:
+            if fn.waits:
+                return self.waiting(fn.fn, self._natives, args)
             return fn.fn(self._natives, args)
         except NeamValueError as err:
             raise self.error(node, str(err)) from None
@@ -646,6 +717,7 @@ class _Exec:
             args = args + [None] * (len(params) - len(args))  # missing arguments are nil
         if len(self.stack) >= _MAX_DEPTH:
             raise self.error(node, f"maximum call depth ({_MAX_DEPTH}) exceeded in {name}()")
+        self.tick(node)
         self.stack[-1].node = node
         scope = _Scope(closure if closure is not None else self.interp._globals)
         for param, value in zip(params, args, strict=True):

@@ -7,7 +7,6 @@ the interpreter turns that into a positioned runtime error.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -16,14 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from neam import jsoninput
 from neam.lang import workspace as ws
 from neam.lang.host import AgentHost
 from neam.lang.values import (
+    MAX_INT_DIGITS,
+    MAX_ITEMS,
+    MAX_VALUE_DEPTH,
     NeamValueError,
+    bounded_text,
+    check_items,
+    check_length,
     equal,
     is_number,
+    json_text,
     stringify,
-    to_json_data,
     type_name,
 )
 
@@ -43,6 +49,7 @@ class Native:
     fn: Callable[[NativeContext, list[Any]], Any]
     min_args: int
     max_args: int | None  # None: variadic
+    waits: bool = False  # waits for the host or the user: not counted in a call's time limit
 
     def __str__(self) -> str:
         return f"<native {self.name}>"
@@ -51,9 +58,11 @@ class Native:
 NATIVES: dict[str, Native] = {}
 
 
-def _native(name: str, min_args: int = 0, max_args: int | None = 0) -> Callable[..., Any]:
+def _native(
+    name: str, min_args: int = 0, max_args: int | None = 0, *, waits: bool = False
+) -> Callable[..., Any]:
     def register(fn: Callable[[NativeContext, list[Any]], Any]) -> Callable[..., Any]:
-        NATIVES[name] = Native(name, fn, min_args, max_args)
+        NATIVES[name] = Native(name, fn, min_args, max_args, waits)
         return fn
 
     return register
@@ -104,7 +113,7 @@ def _print(ctx: NativeContext, args: list[Any]) -> None:
     print(" ".join(stringify(a) for a in args), flush=True)
 
 
-@_native("input", 0, 1)
+@_native("input", 0, 1, waits=True)
 def _input(ctx: NativeContext, args: list[Any]) -> str | None:
     if args:
         sys.stdout.write(stringify(args[0]))
@@ -124,15 +133,22 @@ def _clock(ctx: NativeContext, args: list[Any]) -> float:
 def _json_parse(ctx: NativeContext, args: list[Any]) -> Any:
     text = _str_arg(args, 0, "json_parse() argument")
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise NeamValueError(f"json_parse(): invalid JSON: {err}") from None
+        return jsoninput.parse(text, max_depth=MAX_VALUE_DEPTH, max_int_digits=MAX_INT_DIGITS)
+    except jsoninput.JSONInputError as err:
+        raise NeamValueError(f"json_parse(): {err}") from None
+
+
+_MAX_INDENT = 16
 
 
 @_native("json_stringify", 1, 2)
 def _json_stringify(ctx: NativeContext, args: list[Any]) -> str:
-    indent = args[1] if len(args) > 1 and is_number(args[1]) else None
-    return json.dumps(to_json_data(args[0]), ensure_ascii=False, indent=indent)
+    indent = args[1] if len(args) > 1 else None
+    if indent is not None and (
+        not isinstance(indent, int) or isinstance(indent, bool) or not 0 <= indent <= _MAX_INDENT
+    ):
+        raise NeamValueError(f"json_stringify() indent must be an integer from 0 to {_MAX_INDENT}")
+    return json_text(args[0], indent)
 
 
 @_native("type", 1, 1)
@@ -146,6 +162,9 @@ def _num(ctx: NativeContext, args: list[Any]) -> int | float | None:
     if is_number(value):
         return value
     if isinstance(value, str):
+        digits = value.strip().lstrip("+-")
+        if digits.isdigit() and len(digits) > MAX_INT_DIGITS:
+            raise NeamValueError(f"num(): integer has more than {MAX_INT_DIGITS} digits")
         try:
             return int(value)
         except ValueError:
@@ -162,13 +181,19 @@ def _range(ctx: NativeContext, args: list[Any]) -> list[int]:
         raise NeamValueError("range() needs integers")
     if len(args) == 3 and args[2] == 0:
         raise NeamValueError("range() step must not be zero")
-    return list(range(*args))
+    numbers = range(*args)
+    try:
+        check_items(len(numbers))
+    except OverflowError:  # more items than a machine word counts
+        raise NeamValueError(f"range() is larger than the limit ({MAX_ITEMS:,} items)") from None
+    return list(numbers)
 
 
 @_native("enumerate", 1, 1)
 def _enumerate(ctx: NativeContext, args: list[Any]) -> list[list[Any]]:
     if not isinstance(args[0], list | str):
         raise NeamValueError(f"enumerate() needs a list or string, not {type_name(args[0])}")
+    check_items(len(args[0]))
     return [[i, item] for i, item in enumerate(args[0])]
 
 
@@ -190,6 +215,8 @@ def _abs(ctx: NativeContext, args: list[Any]) -> float | int:
 def _floor(ctx: NativeContext, args: list[Any]) -> int:
     if not is_number(args[0]):
         raise NeamValueError(f"floor() needs a number, not {type_name(args[0])}")
+    if not math.isfinite(args[0]):
+        raise NeamValueError(f"floor() needs a finite number, not {stringify(args[0])}")
     return math.floor(args[0])
 
 
@@ -217,14 +244,14 @@ def _workspace_append(ctx: NativeContext, args: list[Any]) -> bool:
 # ------------------------------------------------------------------ agent runtime
 
 
-@_native("dag_execute", 1, 1)
+@_native("dag_execute", 1, 1, waits=True)
 def _dag_execute(ctx: NativeContext, args: list[Any]) -> Any:
     if not isinstance(args[0], list) or not all(isinstance(n, dict) for n in args[0]):
         raise NeamValueError("dag_execute() needs a list of node maps")
     return ctx.host.dag_execute(args[0])
 
 
-@_native("memory_search", 2, 3)
+@_native("memory_search", 2, 3, waits=True)
 def _memory_search(ctx: NativeContext, args: list[Any]) -> Any:
     agent = stringify(args[0])
     query = _str_arg(args, 1, "memory_search() query")
@@ -234,7 +261,7 @@ def _memory_search(ctx: NativeContext, args: list[Any]) -> Any:
     return ctx.host.memory_search(agent, query, limit)
 
 
-@_native("session_history", 2, 2)
+@_native("session_history", 2, 2, waits=True)
 def _session_history(ctx: NativeContext, args: list[Any]) -> Any:
     return ctx.host.session_history(stringify(args[0]), _str_arg(args, 1, "session key"))
 
@@ -249,31 +276,52 @@ def _check_arity(name: str, args: list[Any], lo: int, hi: int) -> None:
 
 
 def _string_method(s: str, name: str, args: list[Any]) -> Any:
+    def split() -> list[str]:
+        if not args:
+            parts = s.split()
+            check_items(len(parts))
+            return parts
+        sep = _str_arg(args, 0, "split() separator")
+        if not sep:
+            raise NeamValueError("split() separator must not be empty")
+        check_items(s.count(sep) + 1)
+        return s.split(sep)
+
+    def replace() -> str:
+        old = _str_arg(args, 0, "replace() argument")
+        new = _str_arg(args, 1, "replace() argument")
+        if len(new) > len(old):
+            check_length(len(s) + (s.count(old) if old else len(s) + 1) * (len(new) - len(old)))
+        return s.replace(old, new)
+
     table: dict[str, tuple[int, int, Callable[[], Any]]] = {
         "len": (0, 0, lambda: len(s)),
-        "upper": (0, 0, s.upper),
-        "lower": (0, 0, s.lower),
+        "upper": (0, 0, lambda: bounded_text(s.upper())),
+        "lower": (0, 0, lambda: bounded_text(s.lower())),
         "trim": (0, 0, s.strip),
-        "split": (0, 1, lambda: s.split(args[0]) if args else s.split()),
+        "split": (0, 1, split),
         "contains": (1, 1, lambda: _str_arg(args, 0, "argument") in s),
         "starts_with": (1, 1, lambda: s.startswith(_str_arg(args, 0, "argument"))),
         "ends_with": (1, 1, lambda: s.endswith(_str_arg(args, 0, "argument"))),
-        "replace": (
-            2,
-            2,
-            lambda: s.replace(_str_arg(args, 0, "argument"), _str_arg(args, 1, "argument")),
-        ),
+        "replace": (2, 2, replace),
     }
     return _dispatch("string", table, name, args)
 
 
 def _list_method(xs: list[Any], name: str, args: list[Any]) -> Any:
     def push() -> None:
+        check_items(len(xs) + 1)
         xs.append(args[0])
 
     def join() -> str:
         sep = _str_arg(args, 0, "separator") if args else ""
-        return sep.join(stringify(x) for x in xs)
+        parts, length = [], -len(sep)
+        for x in xs:
+            part = stringify(x)
+            length += len(sep) + len(part)
+            check_length(length)
+            parts.append(part)
+        return sep.join(parts)
 
     def pop() -> Any:
         if not xs:
@@ -292,12 +340,17 @@ def _list_method(xs: list[Any], name: str, args: list[Any]) -> Any:
 
 
 def _map_method(m: dict[str, Any], name: str, args: list[Any]) -> Any:
+    def key() -> str:
+        if not isinstance(args[0], str):
+            raise NeamValueError(f"map keys are strings, not {type_name(args[0])}")
+        return args[0]
+
     table: dict[str, tuple[int, int, Callable[[], Any]]] = {
         "len": (0, 0, lambda: len(m)),
         "keys": (0, 0, lambda: list(m.keys())),
         "values": (0, 0, lambda: list(m.values())),
-        "has": (1, 1, lambda: args[0] in m),
-        "get": (1, 2, lambda: m.get(args[0], args[1] if len(args) > 1 else None)),
+        "has": (1, 1, lambda: key() in m),
+        "get": (1, 2, lambda: m.get(key(), args[1] if len(args) > 1 else None)),
     }
     return _dispatch("map", table, name, args)
 

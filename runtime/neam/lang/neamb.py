@@ -97,7 +97,9 @@ def loads(text: str) -> Program:
     """Rebuilds a :class:`Program` from ``.neamb`` text; raises :class:`NeambError`."""
     try:
         doc = json.loads(text)
-    except json.JSONDecodeError as err:
+    except RecursionError:
+        raise NeambError("not a compiled Neam program (JSON nested too deeply)") from None
+    except ValueError as err:  # invalid JSON, or an integer too long to convert
         raise NeambError(f"not a compiled Neam program (invalid JSON: {err})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise NeambError('not a compiled Neam program (missing "format": "neamb")')
@@ -107,7 +109,10 @@ def loads(text: str) -> Program:
             f"compiled program has format version {version!r}; this runtime reads version "
             f"{FORMAT_VERSION} (recompile it with neamc)"
         )
-    prog = _decode(doc.get("program"))
+    try:
+        prog = _decode(doc.get("program"))
+    except RecursionError:
+        raise NeambError("compiled program is nested too deeply") from None
     if not isinstance(prog, Program):
         raise NeambError("compiled program has no Program object")
     if prog.source_hash != doc.get("source_hash"):

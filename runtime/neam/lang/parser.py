@@ -7,6 +7,7 @@ Parsing is thread-safe: the transformer keeps no state.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from neam.lang import ast
 from neam.lang.diagnostics import Diagnostic
 from neam.lang.lexer import NeamLexer
+from neam.lang.values import MAX_INT_DIGITS
+from neam.text import clip
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
 
@@ -59,13 +62,62 @@ class _TransformError(Exception):
         self.node = node
 
 
+class EscapeError(ValueError):
+    """A malformed ``\\u`` escape; ``offset`` is its index in the string token."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_MAX_CODE_POINT = 0x10FFFF
+
+
+def _is_hex(text: str) -> bool:
+    return bool(text) and all(c in _HEX_DIGITS for c in text)
+
+
+def _unicode_escape(body: str, i: int) -> tuple[str | None, int]:
+    """The character of the ``\\u`` escape at ``body[i]`` and the index after it.
+
+    ``\\u{X...}`` takes 1 to 6 hex digits, ``\\uXXXX`` exactly four (a UTF-16
+    surrogate pair ``\\uD83D\\uDE00`` is one character); ``None`` means ``\\u``
+    not followed by hex digits, kept as written. A code point beyond U+10FFFF or
+    a lone surrogate raises :class:`EscapeError`.
+    """
+    if body.startswith("{", i + 2):
+        close = body.find("}", i + 3, i + 10)  # at most six digits before the '}'
+        digits = body[i + 3 : close] if close > 0 else ""
+        if not _is_hex(digits):
+            raise EscapeError(r"invalid escape: \u{...} takes 1 to 6 hex digits and '}'", i)
+        code, after = int(digits, 16), close + 1
+    else:
+        digits = body[i + 2 : i + 6]
+        if len(digits) < 4 or not _is_hex(digits):
+            return None, i + 1
+        code, after = int(digits, 16), i + 6
+        low = body[after + 2 : after + 6] if body.startswith("\\u", after) else ""
+        if 0xD800 <= code < 0xDC00 and _is_hex(low) and 0xDC00 <= int(low, 16) < 0xE000:
+            code = 0x10000 + ((code - 0xD800) << 10) + (int(low, 16) - 0xDC00)
+            after += 6
+    if code > _MAX_CODE_POINT:
+        raise EscapeError(f"invalid escape: U+{code:X} is beyond U+10FFFF", i)
+    if 0xD800 <= code < 0xE000:
+        raise EscapeError(f"invalid escape: U+{code:X} is half of a UTF-16 surrogate pair", i)
+    return chr(code), after
+
+
 def decode_string(raw: str) -> str:
     """Strips the quotes of a string token and resolves backslash escapes.
 
     Unknown escapes are kept verbatim (backslash included), which is liberal
-    towards regex-like strings such as ``"\\d+"``.
+    towards regex-like strings such as ``"\\d+"``; a malformed ``\\u`` escape
+    raises :class:`EscapeError`.
     """
-    body = raw[3:-3] if raw.startswith(('"""', "'''")) and len(raw) >= 6 else raw[1:-1]
+    quote = 3 if raw.startswith(('"""', "'''")) and len(raw) >= 6 else 1
+    body = raw[quote:-quote]
     if "\\" not in body:
         return body
     out: list[str] = []
@@ -80,23 +132,13 @@ def decode_string(raw: str) -> str:
         if nxt in _ESCAPES:
             out.append(_ESCAPES[nxt])
             i += 2
-        elif nxt == "u" and body[i + 2 : i + 3] == "{":
-            end = body.find("}", i + 3)
-            digits = body[i + 3 : end] if end > 0 else ""
-            if digits and all(c in "0123456789abcdefABCDEF" for c in digits):
-                out.append(chr(int(digits, 16)))
-                i = end + 1
-            else:
-                out.append(ch)
-                i += 1
-        elif nxt == "u" and len(body) >= i + 6:
-            digits = body[i + 2 : i + 6]
-            if all(c in "0123456789abcdefABCDEF" for c in digits):
-                out.append(chr(int(digits, 16)))
-                i += 6
-            else:
-                out.append(ch)
-                i += 1
+        elif nxt == "u":
+            try:
+                char, after = _unicode_escape(body, i)
+            except EscapeError as err:
+                raise EscapeError(err.message, err.offset + quote) from None
+            out.append(ch if char is None else char)
+            i = after
         elif nxt == "\n":  # line continuation
             i += 2
         else:
@@ -165,8 +207,32 @@ def _interpolation(code: str, tok: Token) -> ast.Expr:
     return emit.value
 
 
-def _number(text: str) -> int | float:
-    return float(text) if any(c in text for c in ".eE") else int(text)
+def _number(tok: Token) -> int | float:
+    """The value of a NUMBER token; one the runtime could not hold is a positioned error."""
+    text = tok.value
+    if any(c in text for c in ".eE"):
+        value = float(text)
+        if math.isinf(value):
+            message = f"number {clip(text, 40)} is too large for a 64-bit float"
+            raise _TransformError("invalid-literal", message, _tok(ast.Node(), tok))
+        return value
+    if len(text) > MAX_INT_DIGITS:
+        message = f"integer literal has {len(text)} digits; at most {MAX_INT_DIGITS} are allowed"
+        raise _TransformError("invalid-literal", message, _tok(ast.Node(), tok))
+    return int(text)
+
+
+def _string(tok: Token) -> str:
+    """The value of a STRING token; a malformed escape is an error at that escape."""
+    try:
+        return decode_string(tok.value)
+    except EscapeError as err:
+        raw = tok.value
+        newline = raw.rfind("\n", 0, err.offset)
+        line = tok.line + raw.count("\n", 0, err.offset)
+        column = tok.column + err.offset if newline < 0 else err.offset - newline
+        node = ast.Node(line=line, column=column, end_line=line, end_column=column + 2)
+        raise _TransformError("invalid-literal", err.message, node) from None
 
 
 def _tok(node: ast.Node, tok: Token) -> ast.Node:
@@ -298,7 +364,7 @@ class _ToAst(Transformer):
 
     def field(self, ch: list[Any]) -> ast.ConfigField:
         key = ch[0]
-        text = decode_string(key.value) if key.type == "STRING" else key.value
+        text = _string(key) if key.type == "STRING" else key.value
         return _tok(ast.ConfigField(text, ch[1]), key)
 
     def handler(self, ch: list[Any]) -> ast.FunDecl:
@@ -306,10 +372,10 @@ class _ToAst(Transformer):
         return _tok(ast.FunDecl(name.value, params or [], body), name)
 
     def cstring(self, ch: list[Token]) -> ast.ConfigScalar:
-        return _tok(ast.ConfigScalar(decode_string(ch[0].value)), ch[0])
+        return _tok(ast.ConfigScalar(_string(ch[0])), ch[0])
 
     def cnumber(self, ch: list[Token]) -> ast.ConfigScalar:
-        value = _number(ch[-1].value)
+        value = _number(ch[-1])
         if len(ch) == 2:
             return _span(ast.ConfigScalar(-value), ch[0], ch[1])
         return _tok(ast.ConfigScalar(value), ch[0])
@@ -338,7 +404,7 @@ class _ToAst(Transformer):
         return ch[1]
 
     def test_decl(self, ch: list[Any]) -> ast.TestDecl:
-        return _tok(ast.TestDecl(decode_string(ch[1].value), ch[2]), ch[1])
+        return _tok(ast.TestDecl(_string(ch[1]), ch[2]), ch[1])
 
     def clambda(self, ch: list[Any]) -> ast.ConfigLambda:
         kw, params, _ret, body = ch
@@ -491,10 +557,10 @@ class _ToAst(Transformer):
         return out
 
     def number(self, ch: list[Token]) -> ast.Literal:
-        return _tok(ast.Literal(_number(ch[0].value)), ch[0])
+        return _tok(ast.Literal(_number(ch[0])), ch[0])
 
     def string(self, ch: list[Token]) -> ast.Literal:
-        return _tok(ast.Literal(decode_string(ch[0].value)), ch[0])
+        return _tok(ast.Literal(_string(ch[0])), ch[0])
 
     def fstring(self, ch: list[Token]) -> ast.Expr:
         """``f"a {x} b"`` becomes ``"a " + x + " b"`` (``+`` with a string stringifies)."""
@@ -504,7 +570,12 @@ class _ToAst(Transformer):
             if is_code:
                 parts.append(_interpolation(piece, tok))
             elif piece:
-                parts.append(_tok(ast.Literal(decode_string('"' + piece + '"')), tok))
+                try:
+                    text = decode_string('"' + piece + '"')
+                except EscapeError as err:
+                    node = _tok(ast.Node(), tok)
+                    raise _TransformError("invalid-literal", err.message, node) from None
+                parts.append(_tok(ast.Literal(text), tok))
         result: ast.Expr = _tok(ast.Literal(""), tok)
         for part in parts:
             result = _tok(ast.Binary("+", result, part), tok)
@@ -531,7 +602,7 @@ class _ToAst(Transformer):
 
     def entry(self, ch: list[Any]) -> ast.MapEntry:
         key = ch[0]
-        text = decode_string(key.value) if key.type == "STRING" else key.value
+        text = _string(key) if key.type == "STRING" else key.value
         return _span(ast.MapEntry(text, ch[1]), key, ch[1])
 
     def spawn_kw(self, ch: list[Any]) -> ast.Spawn:
@@ -602,10 +673,11 @@ def _syntax_diagnostic(err: UnexpectedInput, filename: str, source: str) -> Diag
     assert isinstance(err, UnexpectedToken)
     tok = err.token
     expected = _describe_expected(set(err.expected))
+    shown = clip(tok.value, 40)
     if tok.type == "MISPLACED_DECL":
-        message = f"unexpected {tok.value!r} here: is a '}}' missing before it?"
+        message = f"unexpected {shown!r} here: is a '}}' missing before it?"
     else:
-        message = f"unexpected {tok.value!r}, expected {expected}"
+        message = f"unexpected {shown!r}, expected {expected}"
     return Diagnostic(
         filename,
         tok.line,

@@ -14,7 +14,7 @@ from typing import Any
 
 from neam.lang import ast
 from neam.lang.checker import check
-from neam.lang.diagnostics import Diagnostic, NeamCompileError
+from neam.lang.diagnostics import Diagnostic, NeamCompileError, format_all
 from neam.lang.parser import parse
 
 
@@ -141,7 +141,7 @@ class CompileResult:
         return not self.errors
 
     def format(self) -> str:
-        return "\n".join(d.format(self.source) for d in self.diagnostics)
+        return format_all(self.diagnostics, self.source)
 
 
 def block_config(block: ast.ConfigBlock) -> dict[str, Any]:
@@ -238,24 +238,47 @@ def _param_types(params: Any) -> dict[str, str]:
 
 def compile_source(text: str, filename: str = "<input>") -> CompileResult:
     """Parses and checks ``text``; the program is ``None`` when there are errors."""
+    invalid = _invalid_character(text, filename)
+    if invalid is not None:
+        return CompileResult([invalid], None, text)
     module, diagnostics = parse(text, filename)
     if module is None:
         return CompileResult(diagnostics, None, text)
-    try:
-        diagnostics = check(module, filename)
-        if any(d.severity == "error" for d in diagnostics):
-            return CompileResult(diagnostics, None, text)
-        prog = build_program(module, filename, source_hash(text))
-    except RecursionError:
-        message = "program is nested too deeply (blocks or values inside each other)"
-        too_deep = Diagnostic(filename, 1, 1, 1, 2, "error", "too-deep", message)
-        return CompileResult([too_deep], None, text)
+    diagnostics = check(module, filename)
+    if any(d.severity == "error" for d in diagnostics):
+        return CompileResult(diagnostics, None, text)
+    prog = build_program(module, filename, source_hash(text))
     return CompileResult(diagnostics, prog, text)
 
 
+def _invalid_character(text: str, filename: str) -> Diagnostic | None:
+    """A lone UTF-16 surrogate in ``text`` (it cannot be written as UTF-8), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        line = text.count("\n", 0, err.start) + 1
+        column = err.start - (text.rfind("\n", 0, err.start) + 1) + 1
+        code = ord(text[err.start])
+        message = f"invalid character U+{code:04X} (half of a UTF-16 surrogate pair)"
+        return Diagnostic(filename, line, column, line, column + 1, "error", "syntax", message)
+    return None
+
+
 def compile_file(path: str | Path) -> CompileResult:
+    """Compiles a file; one that is not UTF-8 text is a read-error at the first bad byte.
+    Raises OSError when the file cannot be read."""
     path = Path(path)
-    return compile_source(path.read_text(encoding="utf-8"), str(path))
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        before = data[: err.start].decode("utf-8", errors="replace")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        message = f"the file is not UTF-8 text (byte 0x{data[err.start]:02x})"
+        diag = Diagnostic(str(path), line, column, line, column + 1, "error", "read-error", message)
+        return CompileResult([diag], None, data.decode("utf-8", errors="replace"))
+    return compile_source(text, str(path))
 
 
 def load_program(path: str | Path) -> Program:

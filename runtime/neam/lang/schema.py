@@ -143,6 +143,7 @@ AGENT_COMMON: dict[str, Spec] = {
     "guards": refs("guard", "guardchain"),
     "guardchains": refs("guard", "guardchain"),  # Neam's spec spells it so
     "workspace": STRING,
+    "call_timeout_seconds": POS_NUMBER,  # Neam code time per skill, guard or verify call
     "memory": ANY,  # a memory name, or a block of memory options
     # Fields of the wider Neam language that this runtime accepts but ignores
     # (docs/language.md): handoffs, knowledge bases, budgets, environments, ...

@@ -179,7 +179,7 @@ def _error_detail(response: httpx.Response) -> str:
     """The provider's own error message from a failed response, shortened."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return response.text[:300].strip()
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
@@ -228,7 +228,7 @@ def post_json(
             if status < 300:
                 try:
                     data = response.json()
-                except ValueError:
+                except (ValueError, RecursionError):  # not JSON, or nested past any use
                     data = None
                 if not isinstance(data, dict):
                     raise ProviderResponseError(

@@ -57,7 +57,7 @@ def _arguments(raw: Any, tool: str, provider: str) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise ProviderResponseError(
             f"{provider}: the model sent malformed JSON arguments for tool {tool!r}",
             provider=provider,

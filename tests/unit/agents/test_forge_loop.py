@@ -202,6 +202,49 @@ def test_cost_limit_holds_across_runs(make_runtime, stub):
     assert (again.outcome, again.iterations, len(stub.requests)) == ("cost_limit", 3, requests)
 
 
+def test_cost_limit_stops_at_exactly_max_cost(make_runtime, stub):
+    # Each call costs exactly $0.10: after three the budget is spent, not exceeded.
+    rt = make_runtime(forge_source("return false;", "none"))
+    stub.enqueue(*[{"text": "t", "usage": {"input_tokens": 10, "output_tokens": 0}}] * 10)
+    result = rt.run_forge("builder", max_cost=0.3)
+    assert (result.outcome, result.iterations, result.total_cost) == (
+        "cost_limit",
+        3,
+        Decimal("0.30"),
+    )
+    assert len(stub.requests) == 3
+    assert result.message == "Cost limit reached: $0.3 of $0.3 spent"
+
+
+def test_a_second_run_on_a_locked_workspace_is_refused(make_runtime, stub, tmp_path):
+    from neam.agents.forge_lock import ForgeBusyError
+
+    rt = make_runtime(forge_source("return false;", "none"))
+    spec = rt.forge_spec("builder")
+    held = rt.lock_forge(spec)
+    with pytest.raises(ForgeBusyError) as info:
+        rt.run_forge("builder")
+    assert f"workspace {spec.workspace} is in use by another forge run (pid {os.getpid()}" in str(
+        info.value
+    )
+    assert stub.requests == []
+    result = rt.run_forge("builder", max_iterations=1, lock=held)  # the holder runs
+    assert result.outcome == "iteration_limit"
+    assert rt.run_forge("builder", max_iterations=2).iterations == 2  # released at the end
+
+
+def test_the_lock_file_is_never_followed_through_a_symlink(make_runtime, stub, tmp_path):
+    rt = make_runtime(forge_source("return true;", "none"))
+    spec = rt.forge_spec("builder")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (spec.workspace / ".neam-forge").mkdir(parents=True)
+    (spec.workspace / ".neam-forge" / "lock").symlink_to(victim)
+    with pytest.raises(ValueError, match="cannot open the forge lock"):
+        rt.run_forge("builder")
+    assert victim.read_text() == "precious" and stub.requests == []
+
+
 def test_provider_error_ends_with_error(make_runtime, stub):
     rt = make_runtime(forge_source("return true;", "none"))
     stub.fail(401, message="bad key")

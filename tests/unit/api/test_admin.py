@@ -6,6 +6,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 API_KEY = "sk-app"
 ADMIN_KEY = "admin-ops"
@@ -47,7 +48,7 @@ def test_global_kill_switch_stops_everything(demo, llm) -> None:
     for _ in range(100):
         llm.reply("working", delay=0.05)
     assert c.post("/api/v1/forge/code_builder/start", headers=APP).status_code == 200
-    r = c.post("/api/v1/admin/disable", headers=ADMIN, json={"reason": "incident"})
+    r = c.post("/api/v1/admin/disable", headers=ADMIN, json={"agent": "*", "reason": "incident"})
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "disabled" and body["scope"] == "global" and body["agent"] is None
@@ -61,7 +62,11 @@ def test_global_kill_switch_stops_everything(demo, llm) -> None:
         assert r.status_code in (409, 423), path  # 409 while the stopped loop winds down
     status = c.get("/api/v1/admin/status", headers=ADMIN).json()
     assert status["global_disabled"] is True and status["global_reason"] == "incident"
-    c.post("/api/v1/admin/enable", headers=ADMIN)
+    assert c.post("/api/v1/admin/enable", headers=ADMIN, json={"agent": "*"}).json() == {
+        "status": "enabled",
+        "agent": None,
+        "scope": "global",
+    }
     assert c.post(MESSAGE, headers=APP, json={"message": "hi"}).status_code == 200
 
 
@@ -71,6 +76,28 @@ def test_disable_unknown_agent_is_404(demo) -> None:
     assert r.status_code == 404
     r = c.post("/api/v1/admin/disable", headers=ADMIN, content="{oops")
     assert r.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"agnet": "support_bot"}, "unknown field 'agnet' (this endpoint takes: agent, reason)"),
+        ({}, "agent: Field required"),
+        ({"agent": None}, "agent: Input should be a valid string"),
+        ({"agent": ""}, "agent: String should have at least 1 character"),
+        ({"agent": ["support_bot"]}, "agent: Input should be a valid string"),
+        ({"agent": "support_bot", "reason": 7}, "reason: Input should be a valid string"),
+    ],
+)
+def test_every_agent_must_be_an_explicit_choice(demo, body, needle) -> None:
+    c = keyed(demo)
+    for endpoint in ("disable", "enable"):
+        r = c.post(f"/api/v1/admin/{endpoint}", headers=ADMIN, json=body)
+        assert r.status_code == 400, (endpoint, r.json())
+        assert needle in r.json()["error"]
+    status = c.get("/api/v1/admin/status", headers=ADMIN).json()
+    assert status["global_disabled"] is False and status["disabled_agents"] == []
+    assert c.post(MESSAGE, headers=APP, json={"message": "hi"}).status_code == 200
 
 
 def test_confirmations_approve_deny_and_unknown(demo) -> None:

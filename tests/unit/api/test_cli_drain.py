@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from neam.cli.api import build_parser, settings_from_args
 
 from tests.support.api_process import WAIT, launch, wait_started
 from tests.support.llm_stubs import FAST_RETRY_ENV
+from tests.support.operator_harness import free_port
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "api" / "agents.neam"
 
@@ -73,7 +75,7 @@ def test_bad_flag_combinations_exit_2(argv) -> None:
 def test_a_program_that_does_not_compile_exits_1(tmp_path) -> None:
     bad = tmp_path / "bad.neam"
     bad.write_text("claw agent broken {\n  provider: \n}\n")
-    proc, _ = launch(tmp_path, {"NEAM_API_KEY": ""}, "--program", str(bad))
+    proc, _ = launch(tmp_path, {}, "--program", str(bad))
     _, err = proc.communicate(timeout=WAIT)
     assert proc.returncode == 1
     assert "cannot load the program" in err and "bad.neam" in err
@@ -149,3 +151,133 @@ def test_bytecode_dir_resolution(tmp_path) -> None:
         resolve(bytecode_dir=tmp_path, program=Path("zzz"))
     with pytest.raises(ProgramNotFoundError, match="no such file"):
         resolve(program=tmp_path / "missing.neam")
+
+
+STUCK = """
+skill spin {
+  description: "Never returns"
+  params: {}
+  impl() { while true { } }
+}
+claw agent bot {
+  provider: "openai"
+  model: "stub-model"
+  skills: [spin]
+  call_timeout_seconds: 3600
+}
+"""
+
+
+def test_a_stuck_call_does_not_keep_the_server_alive_after_sigterm(tmp_path, llm) -> None:
+    program = tmp_path / "stuck.neam"
+    program.write_text(STUCK)
+    env = {**llm.env(), **FAST_RETRY_ENV}
+    proc, url = launch(
+        tmp_path, env, "--program", str(program), "--drain-seconds", "1", "--timeout", "600000"
+    )
+    try:
+        wait_started(proc, url)
+        llm.reply(tool_calls=[{"id": "c1", "name": "spin", "arguments": {}}])
+        llm.reply("gave up")
+        replies: dict[str, httpx.Response] = {}
+
+        def message() -> None:
+            try:
+                replies["r"] = httpx.post(
+                    f"{url}/api/v1/claw/bot/sessions/k/message",
+                    json={"message": "go"},
+                    timeout=WAIT,
+                )
+            except httpx.HTTPError as exc:  # the server may close the connection on shutdown
+                replies["error"] = exc  # type: ignore[assignment]
+
+        client = threading.Thread(target=message)
+        client.start()
+        deadline = time.monotonic() + WAIT
+        while httpx.get(f"{url}/api/v1/health").json()["pool"]["busy"] == 0:
+            assert time.monotonic() < deadline  # wait until a worker runs the skill
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=WAIT)  # without cancellation this never returns
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err
+        client.join(WAIT)
+        # At the end of the drain the skill was cancelled; the turn still answered.
+        assert replies["r"].status_code == 200
+        assert replies["r"].json()["response"] == "gave up"
+        tool = [m for m in llm.requests[-1].json["messages"] if m["role"] == "tool"]
+        assert "cancelled: the runtime is shutting down" in tool[0]["content"]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_call_timeout_flag_and_environment() -> None:
+    parse = build_parser().parse_args
+    assert settings_from_args(parse(["--program", "x"]), {}).call_timeout_seconds == 10.0
+    env = {"NEAM_CALL_TIMEOUT_SECONDS": "2.5"}
+    assert settings_from_args(parse(["--program", "x"]), env).call_timeout_seconds == 2.5
+    flag = parse(["--program", "x", "--call-timeout", "7"])
+    assert settings_from_args(flag, env).call_timeout_seconds == 7.0
+    for argv, environ in ((["--call-timeout", "0"], {}), ([], {"NEAM_CALL_TIMEOUT_SECONDS": "x"})):
+        run = subprocess.run(
+            [sys.executable, "-m", "neam.cli.api", "--program", "x.neam", *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **environ},
+        )
+        assert run.returncode == 2, run.stderr
+        assert "Traceback" not in run.stderr and "neam-api: error:" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"NEAM_API_KEY": ""}, "NEAM_API_KEY is set but holds no key"),
+        ({"NEAM_API_KEY": " , ,"}, "NEAM_API_KEY is set but holds no key"),
+        ({"NEAM_API_KEY": "k", "NEAM_ADMIN_KEY": "   "}, "NEAM_ADMIN_KEY is set but holds no key"),
+        ({"NEAM_API_KEY": "good, has space"}, "NEAM_API_KEY: key 2 is empty or holds spaces"),
+        ({"NEAM_ADMIN_KEY": "clé"}, "NEAM_ADMIN_KEY: key 1 is empty or holds spaces"),
+    ],
+)
+def test_an_empty_or_unusable_key_refuses_to_start(tmp_path, env, needle) -> None:
+    port = free_port()
+    run = subprocess.run(
+        [sys.executable, "-m", "neam.cli.api", "--program", str(EXAMPLE), "--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("NEAM_")}, **env},
+        cwd=tmp_path,
+    )
+    assert run.returncode == 2
+    assert needle in run.stderr and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1].startswith("neam-api: error: ")
+    with pytest.raises(ValueError, match=needle):
+        settings_from_args(build_parser().parse_args(["--program", "x"]), env)
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--port", "99999"], "--port must be from 0 to 65535, not 99999"),
+        (["--port", "-1"], "--port must be from 0 to 65535, not -1"),
+        (["--audit-sink", "file", "--audit-log", "/proc/version/a.jsonl"], "--audit-log /proc"),
+        (["--sessions-dir", "/proc/version/sessions"], "--sessions-dir /proc/version/sessions: "),
+        (["--workspace-dir", "/proc/version/ws"], "--workspace-dir /proc/version/ws: "),
+        (["--max-body-bytes", "0"], "--max-body-bytes must be at least 1"),
+    ],
+)
+def test_bad_ports_and_paths_are_one_line_errors(tmp_path, argv, needle) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "neam.cli.api", "--program", str(EXAMPLE), *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,  # the default directories are created here
+    )
+    assert run.returncode == 2, run.stderr
+    assert needle in run.stderr and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1].startswith("neam-api: error: ")

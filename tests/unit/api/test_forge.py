@@ -108,3 +108,62 @@ def test_status_after_a_restart_comes_from_the_workspace(demo, tmp_path) -> None
     assert status["running"] is False
     assert status["iteration"] == 2 and status["last_outcome"] == "iteration_limit"
     assert status["total_cost"] == final["total_cost"]
+
+
+def test_a_resumed_run_reports_the_persisted_totals_from_the_start(demo, llm) -> None:
+    c = demo().client
+    assert c.post(START, json={"max_iterations": 2}).status_code == 200
+    first = wait_for(c, lambda s: not s["running"])
+    assert first["iteration"] == 2 and first["total_cost"] > 0
+    llm.reply("working", gate="next")  # hold the next iteration's model call
+    assert c.post(START, json={"max_iterations": 4}).status_code == 200
+    status = c.get(STATUS).json()
+    assert status["running"] is True and status["last_outcome"] == "running"
+    assert (status["iteration"], status["total_cost"]) == (2, first["total_cost"])
+    llm.release("next")
+    final = wait_for(c, lambda s: not s["running"])
+    assert final["iteration"] == 4
+
+
+def test_start_on_a_completed_run_is_409_with_the_reason(demo, llm) -> None:
+    c = demo().client
+    llm.reply(
+        "",
+        tool_calls=[{"name": "write_file", "arguments": {"path": "done.txt", "content": "ok"}}],
+    )
+    llm.reply("Wrote done.txt")
+    assert c.post(START).status_code == 200
+    assert wait_for(c, lambda s: not s["running"])["last_outcome"] == "completed"
+    requests = len(llm.requests)
+    r = c.post(START)
+    assert r.status_code == 409
+    assert r.json()["reason"] == "completed"
+    assert r.json()["error"].startswith(
+        "the forge run of 'code_builder' already completed (1 iterations, $"
+    )
+    assert "there is nothing to start" in r.json()["error"]
+    assert len(llm.requests) == requests
+    assert c.get(STATUS).json()["last_outcome"] == "completed"
+
+
+def test_start_without_the_provider_key_is_503_naming_it(demo) -> None:
+    # the public OpenAI endpoint needs a key (a local base URL would not); nothing is sent
+    c = demo(env={"OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""}).client
+    r = c.post(START)
+    assert r.status_code == 503
+    assert r.json()["env_var"] == "OPENAI_API_KEY"
+    assert "OPENAI_API_KEY" in r.json()["error"]
+    assert c.get(STATUS).json()["running"] is False
+
+
+def test_a_corrupt_state_file_is_reported_not_a_500(demo, tmp_path) -> None:
+    server = demo()
+    state = tmp_path / "workspace" / "code_builder" / ".neam-forge" / "code_builder.json"
+    state.parent.mkdir(parents=True)
+    state.write_text("{not json")
+    status = server.client.get(STATUS)
+    assert status.status_code == 200
+    assert status.json()["last_outcome"] == "error" and "is corrupt" in status.json()["message"]
+    r = server.client.post(START)
+    assert r.status_code == 409 and r.json()["reason"] == "workspace"
+    assert "is corrupt" in r.json()["error"]

@@ -6,12 +6,14 @@ The loader here blocks until the test ends, so the server stays in its
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from neam.api.auth import key_id
 
 API_KEY = "sk-test-api"
 ADMIN_KEY = "admin-test-key"
@@ -176,16 +178,51 @@ def test_audit_log_records_who_did_what_without_secrets(starting, tmp_path) -> N
     records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert [r["endpoint"] for r in records] == [
         "/api/v1/claw/{agent}/sessions/{key}/message",
-        "unmatched",
+        "/api/v1/admin/status",
     ]
     first, second = records
     assert first["agent"] == "bot" and first["session"] == "user_1"
     assert first["status"] == 503 and first["method"] == "POST"
-    assert first["principal"].startswith("key:") and isinstance(first["latency_ms"], float)
-    assert second["status"] == 401 and second["principal"] == "anonymous"
+    assert first["principal"] == key_id(API_KEY) and isinstance(first["latency_ms"], float)
+    assert second["status"] == 401 and second["principal"] == key_id("sk-wrong")
     raw = (tmp_path / "audit.jsonl").read_text()
     for secret in ("my secret plan", API_KEY, "sk-wrong"):
         assert secret not in raw
+
+
+def test_refused_requests_are_audited_with_who_and_what(api_server, gate, tmp_path) -> None:
+    def never_loads(settings, confirmations):
+        gate.wait()
+        raise RuntimeError("test over")
+
+    server = api_server(
+        loader=never_loads,
+        program=Path("unused.neam"),
+        api_keys=(API_KEY,),
+        admin_keys=(ADMIN_KEY,),
+        max_body_bytes=1000,
+    )
+    c = server.client
+    message = "/api/v1/claw/bot/sessions/user_9/message"
+    c.post(message, json={"message": "hi"})  # 401, no credentials
+    c.post(message, headers=bearer("sk-guess"), json={"message": "hi"})  # 401
+    c.post("/api/v1/admin/disable", headers=bearer(API_KEY), json={"agent": "*"})  # 403
+    c.post(message, headers=bearer(API_KEY), content=b"x" * 2000)  # 413
+    c.get("/api/v1/forge/code_builder/status", headers=bearer("sk-guess"))  # 401
+    c.put(message, headers=bearer("sk-guess"))  # 401 on a route that takes only POST
+    records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    seen = [(r["status"], r["principal"], r["endpoint"], r["agent"], r["session"]) for r in records]
+    template = "/api/v1/claw/{agent}/sessions/{key}/message"
+    assert seen == [
+        (401, "anonymous", template, "bot", "user_9"),
+        (401, key_id("sk-guess"), template, "bot", "user_9"),
+        (403, key_id(API_KEY), "/api/v1/admin/disable", None, None),
+        (413, key_id(API_KEY), template, "bot", "user_9"),
+        (401, key_id("sk-guess"), "/api/v1/forge/{agent}/status", "code_builder", None),
+        (401, key_id("sk-guess"), template, "bot", "user_9"),
+    ]
+    metrics = c.get("/api/v1/metrics", headers=bearer(API_KEY)).json()
+    assert "unmatched" not in metrics["endpoints"]
 
 
 def test_audit_sinks_stderr_and_json(capsys) -> None:
@@ -204,3 +241,49 @@ def test_audit_sinks_stderr_and_json(capsys) -> None:
     assert " audit principal=key:abc method=POST endpoint=/x status=200" in err
     assert "agent=" not in err  # empty fields are left out of the readable line
     assert json.loads(out) | {"ts": "t"} == {**entry, "ts": "t"}
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        f"Bearer {API_KEY[:-1]}",  # a prefix of a key
+        f"Bearer {API_KEY[:4]}",
+        f"Bearer {API_KEY}x",  # a key with more characters
+        f"Bearer {API_KEY} {API_KEY}",
+        f"Basic {API_KEY}",  # another scheme
+        f"Token {API_KEY}",
+        API_KEY,  # no scheme
+        f" {API_KEY}",  # an empty scheme
+        "Bearer",
+        "Bearer ",
+        "",
+        f"Bearer {ADMIN_KEY[:-1]}",
+    ],
+)
+def test_only_an_exact_key_with_the_bearer_scheme_passes(starting, authorization) -> None:
+    # http.client sends header values as given (httpx refuses leading blanks).
+    host, port = starting.url.removeprefix("http://").split(":")
+    for path in ("/api/v1/metrics", "/api/v1/admin/status"):
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
+            connection.request("GET", path, headers={"Authorization": authorization})
+            response = connection.getresponse()
+            assert response.status == 401, (path, authorization)
+            assert "error" in json.loads(response.read())
+        finally:
+            connection.close()
+
+
+def test_the_scheme_is_case_insensitive(starting) -> None:
+    assert (
+        starting.client.get(
+            "/api/v1/metrics", headers={"Authorization": f"bearer {API_KEY}"}
+        ).status_code
+        == 200
+    )
+    assert (
+        starting.client.get(
+            "/api/v1/admin/status", headers={"Authorization": f"BEARER {ADMIN_KEY}"}
+        ).status_code
+        == 200
+    )

@@ -411,3 +411,21 @@ def test_corrupt_state_is_reported_not_reset(tmp_path, gated, stub):
     assert proc.returncode == 1 and outcome["outcome"] == "error"
     assert "corrupt" in outcome["message"]
     assert stub.requests == []
+
+
+@pytest.mark.parametrize(
+    ("setup", "needle"),
+    [
+        ("file", "File exists"),
+        ("timeout", "NEAM_CALL_TIMEOUT_SECONDS must be a positive number of seconds"),
+    ],
+)
+def test_problems_are_one_line_without_a_traceback(tmp_path, gated, stub, setup, needle):
+    (tmp_path / "taken").write_text("a file where the workspace should go")
+    extra = {"NEAM_CALL_TIMEOUT_SECONDS": "soon"} if setup == "timeout" else {}
+    args = ("--agent", str(gated), "--name", "gated", "--workspace", str(tmp_path / "taken"))
+    proc, outcome = forge(tmp_path, *args, stub=stub, **extra)
+    assert proc.returncode == 1 and outcome["outcome"] == "error"
+    assert needle in outcome["message"]
+    assert proc.stderr.count("\n") == 1 and needle in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -124,3 +124,34 @@ def test_unreadable_file_is_a_read_error(
     (diag,) = json.loads(capsys.readouterr().out)["diagnostics"]
     assert (diag["code"], diag["line"], diag["column"]) == ("read-error", 1, 1)
     assert diag["message"] == "cannot read file: No such file or directory"
+
+
+def test_neam_run_with_a_bad_call_timeout_setting_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NEAM_CALL_TIMEOUT_SECONDS", "soon")
+    assert neam_run.main(["run", str(EXAMPLES / "assistant.neam")]) == 2
+    err = capsys.readouterr().err
+    assert err == "neam: NEAM_CALL_TIMEOUT_SECONDS must be a positive number of seconds: 'soon'\n"
+
+
+def test_a_file_that_is_not_utf8_is_a_positioned_read_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "latin1.neam"
+    bad.write_bytes('let a = 1;\nlet b = "caf\xe9";\n'.encode("latin-1"))
+    assert neam_run.main(["run", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}:2:13: error: the file is not UTF-8 text (byte 0xe9)" in err
+    assert "Traceback" not in err
+    assert neamc.main(["check", str(bad)]) == 1
+    assert f"{bad}:2:13: error: the file is not UTF-8 text" in capsys.readouterr().err
+
+
+def test_neamc_cannot_write_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    target = blocker / "out.neamb"
+    assert neamc.main(["compile", str(EXAMPLES / "hello.neam"), "-o", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"neamc: cannot write {target}: ") and err.count("\n") == 1

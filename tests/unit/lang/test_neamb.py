@@ -70,6 +70,15 @@ def test_loading_neamb_does_not_parse(tmp_path: Path, monkeypatch: pytest.Monkey
         ('{"format": "neamb", "version": 99}', "format version 99"),
         ('{"format": "neamb", "version": 1, "program": {"_t": "Evil"}}', "unknown object type"),
         ('{"format": "neamb", "version": 1, "program": {"_t": "Name", "bad": 1}}', "malformed"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"format": "neamb", "n": ' + "9" * 5000 + "}", "invalid JSON"),
+        (
+            '{"format": "neamb", "version": 1, "program": '
+            + '{"_t": "ListExpr", "items": [' * 3000
+            + "]}" * 3000
+            + "}",
+            "nested too deeply",
+        ),
     ],
 )
 def test_bad_files_are_refused(text: str, needle: str) -> None:

@@ -149,9 +149,15 @@ def test_malformed_responses(openai_stub: LLMStub) -> None:
     openai_stub.enqueue(
         StubReply(body={"choices": [{"message": {"role": "assistant", "tool_calls": [bad_args]}}]})
     )
+    deep_args = {**bad_args, "function": {"name": "f", "arguments": "[" * 50_000 + "]" * 50_000}}
+    openai_stub.enqueue(
+        StubReply(body={"choices": [{"message": {"role": "assistant", "tool_calls": [deep_args]}}]})
+    )
     openai_stub.enqueue(StubReply(body={"choices": []}))
     provider = openai(openai_stub)
     with pytest.raises(ProviderResponseError, match="not a JSON object"):
+        provider.chat(USER)
+    with pytest.raises(ProviderResponseError, match="malformed JSON arguments for tool 'f'"):
         provider.chat(USER)
     with pytest.raises(ProviderResponseError, match="malformed JSON arguments for tool 'f'"):
         provider.chat(USER)
