@@ -35,7 +35,10 @@ HELPER = (
     '"$(cat "$NEAM_GIT_CREDENTIALS_DIR/username")" '
     '"$(cat "$NEAM_GIT_CREDENTIALS_DIR/password")"; }; f'
 )
-_USERINFO = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@]*@")
+# Credentials in a URL: any user info for the web and git schemes (a token alone counts),
+# a password for ssh:// (its user, as in ssh://git@host/..., is not a secret).
+_USERINFO = re.compile(r"^(?P<scheme>(?:https?|ftps?|git)://)[^/@]*@", re.IGNORECASE)
+_SSH_PASSWORD = re.compile(r"^(?P<scheme>ssh://)(?P<user>[^/@:]*):[^/@]*@", re.IGNORECASE)
 
 
 class GitSourceError(ValueError):
@@ -43,8 +46,8 @@ class GitSourceError(ValueError):
 
 
 def strip_credentials(url: str) -> str:
-    """``url`` without a ``user:password@`` part."""
-    return _USERINFO.sub(r"\g<scheme>", url)
+    """``url`` without the credentials it holds (see ``_USERINFO``)."""
+    return _SSH_PASSWORD.sub(r"\g<scheme>\g<user>@", _USERINFO.sub(r"\g<scheme>", url))
 
 
 def check_url(url: str) -> None:
