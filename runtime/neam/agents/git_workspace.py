@@ -59,6 +59,22 @@ def check_url(url: str) -> None:
         )
 
 
+def check_credentials(directory: Path) -> None:
+    """A credentials directory must hold ``username`` and ``password``, or
+    ``ssh-privatekey`` and ``known_hosts`` (no trust on first use)."""
+    if (directory / "ssh-privatekey").is_file():
+        if not (directory / "known_hosts").is_file():
+            raise GitSourceError(
+                f"{directory} has ssh-privatekey but no known_hosts: the server's key "
+                "must be known (no trust on first use)"
+            )
+        return
+    if not ((directory / "username").is_file() and (directory / "password").is_file()):
+        raise GitSourceError(
+            f"{directory} holds neither username and password nor ssh-privatekey and known_hosts"
+        )
+
+
 @dataclass(frozen=True)
 class GitSource:
     url: str
@@ -109,13 +125,9 @@ class GitWorkspace:
         creds = self.source.credentials
         env.pop("NEAM_GIT_CREDENTIALS_DIR", None)
         if creds is not None:
+            check_credentials(creds)
             if (creds / "ssh-privatekey").is_file():
                 hosts = creds / "known_hosts"
-                if not hosts.is_file():
-                    raise GitSourceError(
-                        f"{creds} has ssh-privatekey but no known_hosts: the server's key "
-                        "must be known (no trust on first use)"
-                    )
                 env["GIT_SSH_COMMAND"] = (
                     f"ssh -i {creds / 'ssh-privatekey'} -o IdentitiesOnly=yes "
                     f"-o UserKnownHostsFile={hosts} -o StrictHostKeyChecking=yes "

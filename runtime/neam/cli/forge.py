@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from neam.agents.forge_lock import ForgeBusyError
-from neam.agents.git_workspace import GitSource, check_url, parse_author
+from neam.agents.git_workspace import GitSource, check_credentials, check_url, parse_author
 from neam.agents.results import ForgeProgress, ForgeResult
 from neam.agents.runtime import AgentRuntime, default_dirs
 from neam.lang import NeamCompileError, load_program
@@ -183,6 +183,8 @@ def _git_source(args: argparse.Namespace, agent: str, env: dict[str, str]) -> Gi
     check_url(args.git_url)
     author = parse_author(args.git_author)
     creds = args.git_credentials or env.get("NEAM_GIT_CREDENTIALS_DIR")
+    if creds:
+        check_credentials(Path(creds))
     return GitSource(
         url=args.git_url,
         branch=args.push_branch or f"neam/{agent}",

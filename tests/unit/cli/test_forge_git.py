@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from neam.agents.git_workspace import GitSource, GitWorkspace, strip_credentials
 
 from tests.support.forge_process import command, forge, run_env
 from tests.support.git_server import bare_repo, git, git_daemon, http_git_server
@@ -286,3 +287,32 @@ def test_credentials_in_the_url_are_refused(tmp_path: Path, program: Path) -> No
     assert proc.returncode == 1
     assert result["message"].startswith("the Git URL must not hold credentials")
     assert "secret" not in proc.stdout.replace("credentials", "") + proc.stderr
+
+
+def test_ssh_credentials_need_known_hosts_and_pin_them(tmp_path: Path, program: Path) -> None:
+    creds = tmp_path / "ssh"
+    creds.mkdir()
+    (creds / "ssh-privatekey").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    proc, result = forge(
+        tmp_path, "--agent", str(program), "--workspace", str(tmp_path / "ws"),
+        "--git-url", "ssh://git@127.0.0.1:9/app.git", "--git-credentials", str(creds),
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "has ssh-privatekey but no known_hosts" in result["message"]
+    (creds / "known_hosts").write_text("[127.0.0.1]:9 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA\n")
+    source = GitSource("ssh://git@127.0.0.1:9/app.git", "neam/x", credentials=creds)
+    env = GitWorkspace(tmp_path / "ws", source)._env()
+    assert env["GIT_SSH_COMMAND"] == (
+        f"ssh -i {creds / 'ssh-privatekey'} -o IdentitiesOnly=yes "
+        f"-o UserKnownHostsFile={creds / 'known_hosts'} -o StrictHostKeyChecking=yes "
+        "-o BatchMode=yes"
+    )
+    assert "NEAM_GIT_CREDENTIALS_DIR" not in env and env["GIT_TERMINAL_PROMPT"] == "0"
+
+
+def test_credentials_are_stripped_from_reported_urls() -> None:
+    assert strip_credentials("https://bot:tok@h/a.git") == "https://h/a.git"
+    assert strip_credentials("https://tok@h/a.git") == "https://h/a.git"
+    assert strip_credentials("ssh://git:pw@h/a.git") == "ssh://git@h/a.git"
+    assert strip_credentials("ssh://git@h/a.git") == "ssh://git@h/a.git"
+    assert strip_credentials("git@github.com:o/r.git") == "git@github.com:o/r.git"
