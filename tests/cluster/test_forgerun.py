@@ -333,8 +333,8 @@ def test_readme_examples(kube: ClusterHandle, ns: str) -> None:
     assert (st["agent"], st["maxIterations"]) == ("hello_builder", 3)
     (c,) = get_json(kube, "job", "hello-forge", "-n", ns)["spec"]["template"]["spec"]["containers"]
     assert c["envFrom"] == [{"secretRef": {"name": "llm-provider"}}]
-    row = kube.kubectl("get", "forgeruns", "-n", ns).stdout.splitlines()[1].split()
-    assert row[:2] == ["hello", "hello_builder"]
+    rows = [line.split() for line in kube.kubectl("get", "forgeruns", "-n", ns).stdout.splitlines()]
+    assert ["hello", "hello_builder"] in [row[:2] for row in rows[1:]]
     claw = wait_claw(kube, ns, "support", "Ready", ready)
     assert claw["agents"] == ["support_bot"] and claw["ready"] == "1/1"
     assert condition(claw, "Authenticated")["status"] == "True"

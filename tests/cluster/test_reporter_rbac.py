@@ -36,6 +36,7 @@ class Progress:
     current_task: str | None
     outcome: str
     message: str | None
+    git: dict[str, str] | None = None
 
 
 @pytest.fixture
