@@ -60,8 +60,9 @@ fmt: install ## apply ruff fixes and formatting
 bench: install cluster-binaries ## run the benchmarks (results go to docs/benchmarks.md by hand)
 	$(BIN)/python -m bench
 
-crds: install ## regenerate crds/ from the pydantic models
+crds: install ## regenerate crds/ and manifests/policies.yaml from the pydantic models
 	$(BIN)/python -m neam_operator.crdgen crds/
+	$(BIN)/python -m neam_operator.policygen manifests/policies.yaml
 
 cluster-binaries: ## build kube-apiserver, etcd, kwok, ... into $(NEAM_CACHE_DIR) (idempotent)
 	bash hack/cluster-binaries.sh

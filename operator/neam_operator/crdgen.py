@@ -54,8 +54,10 @@ KINDS = [
             _col("Iter", ".status.iteration", "integer"),
             _col("Max", ".status.maxIterations", "integer"),
             _col("Cost", ".status.totalCost"),
-            _col("Branch", ".status.git.branch"),
-            AGE,
+            _col("Reason", ".status.reason"),
+            _col("Started", ".status.startTime", "date"),
+            _col("Duration", ".status.duration"),
+            _col("Branch", ".status.git.branch", priority=1),
             _col("Task", ".status.currentTask", priority=1),
             _col("Message", ".status.message", priority=1),
         ],
@@ -98,7 +100,7 @@ def _structural(node: Any, defs: dict[str, Any]) -> Any:
     """Turn a pydantic JSON schema into a Kubernetes structural schema.
 
     Inlines ``$ref``s, unwraps ``Optional`` (``anyOf`` with null), drops titles and
-    ``null`` defaults, and removes ``additionalProperties: false``.
+    ``null`` defaults, removes ``additionalProperties: false`` and unwraps descriptions.
     """
     if isinstance(node, list):
         return [_structural(n, defs) for n in node]
@@ -122,6 +124,8 @@ def _structural(node: Any, defs: dict[str, Any]) -> Any:
             continue
         if key == "properties":
             out[key] = {name: _structural(sub, defs) for name, sub in value.items()}
+        elif key == "description":
+            out[key] = " ".join(value.split())  # docstrings wrap; kubectl explain rewraps
         else:
             out[key] = _structural(value, defs)
     return out

@@ -1,4 +1,5 @@
-"""The CRDs on a real API server: `kubectl apply -f crds/`, schema and CEL rejections."""
+"""The CRDs and the install's admission policies on a real API server: `kubectl apply -f
+crds/` and `manifests/policies.yaml`, schema, CEL and policy rejections."""
 
 from __future__ import annotations
 
@@ -8,20 +9,31 @@ from typing import Any
 
 import pytest
 
-from tests.support.cluster import ClusterHandle
+from tests.support.cluster import REPO_ROOT, ClusterHandle
 from tests.support.operator_harness import (
     PROGRAM,
     apply,
     forgerun,
     install_crds,
     scratch_namespace,
+    wait_for,
 )
 
 
 @pytest.fixture(scope="module")
 def ns(kube: ClusterHandle) -> Iterator[str]:
     install_crds(kube)
+    kube.kubectl("apply", "-f", str(REPO_ROOT / "manifests" / "policies.yaml"))
     with scratch_namespace(kube, "cel") as name:
+        probe = forgerun(name, "probe", maxCost="ten")
+
+        def enforced() -> bool | None:  # the API server loads a new policy within seconds
+            r = apply(kube, probe, check=False)
+            if r.returncode == 0:
+                kube.kubectl("delete", "forgerun", "probe", "-n", name, "--wait=false")
+            return r.returncode != 0 or None
+
+        wait_for(enforced, "the ForgeRun spec policy is enforced", timeout=60)
         yield name
 
 
@@ -55,11 +67,16 @@ def test_crds_are_installed_with_names_and_categories(kube: ClusterHandle, ns: s
             "exactly one of source.configMapRef and source.inline",
         ),
         ({"source": {}}, "exactly one of source.configMapRef and source.inline"),
-        ({"maxIterations": 0}, "maxIterations must be greater than 0"),
+        ({"maxIterations": 0}, "spec.maxIterations: Invalid value: maxIterations must be"),
         ({"maxIterations": -3}, "maxIterations must be greater than 0"),
-        ({"maxCost": "-1"}, "spec.maxCost"),
-        ({"maxCost": "ten"}, "spec.maxCost"),
-        ({"maxCost": 1.5}, "spec.maxCost"),
+        ({"maxCost": "-1"}, "spec.maxCost must be a non-negative number or a decimal string"),
+        ({"maxCost": "ten"}, "spec.maxCost must be a non-negative number or a decimal string"),
+        ({"maxCost": -2.5}, "spec.maxCost must be a non-negative number or a decimal string"),
+        ({"maxCost": [1]}, "spec.maxCost must be a non-negative number or a decimal string"),
+        ({"agent": ""}, "spec.agent"),
+        ({"resources": {"requests": {"cpu": "two"}}}, "spec.resources.requests[cpu]"),
+        ({"resources": {"limits": {"memory": "-1Gi"}}}, "must be a non-negative quantity"),
+        ({"workspace": {"size": "lots"}}, 'spec.workspace.size: Invalid value: "lots"'),
         ({"workspace": {"existingClaim": "c", "size": "1Gi"}}, "existingClaim excludes"),
         (
             {
@@ -90,6 +107,17 @@ def test_invalid_forgeruns_are_rejected(
 
 def test_valid_forgerun_is_accepted(kube: ClusterHandle, ns: str) -> None:
     apply(kube, forgerun(ns, "fine", maxIterations=1, maxCost="0.5"))
+    for i, cost in enumerate((1.5, 2, "0", 0.25)):
+        apply(kube, forgerun(ns, f"cost-{i}", maxCost=cost))
+    apply(
+        kube,
+        forgerun(
+            ns,
+            "sized",
+            resources={"requests": {"cpu": "500m", "memory": 1024}, "limits": {"cpu": 1}},
+            workspace={"size": "2Gi"},
+        ),
+    )
     for i, url in enumerate(
         ("https://git.example.com/a.git", "ssh://git@git.example.com/a.git", "git@h.io:o/r.git")
     ):
@@ -97,31 +125,28 @@ def test_valid_forgerun_is_accepted(kube: ClusterHandle, ns: str) -> None:
 
 
 def test_started_run_fields_are_immutable(kube: ClusterHandle, ns: str) -> None:
-    apply(kube, forgerun(ns, "fixed", maxIterations=2))
+    apply(kube, forgerun(ns, "fixed", maxIterations=2, maxCost=1))
     for patch, field in (
-        ('{"spec":{"source":{"inline":"// other"}}}', "source is immutable"),
-        ('{"spec":{"maxIterations":5}}', "maxIterations is immutable"),
+        ('{"spec":{"source":{"inline":"// other"}}}', "spec.source: Invalid value"),
+        ('{"spec":{"maxIterations":5}}', "spec.maxIterations: Invalid value"),
         ('{"spec":{"agent":"second"}}', "agent is immutable"),
+        ('{"spec":{"maxCost":"3"}}', "spec.maxCost is immutable"),
+        ('{"spec":{"resources":{"limits":{"cpu":"2"}}}}', "resources is immutable"),
+        ('{"spec":{"imagePullPolicy":"Always"}}', "imagePullPolicy is immutable"),
     ):
         r = kube.kubectl(
             "patch", "forgerun", "fixed", "-n", ns, "--type=merge", "-p", patch, check=False
         )
         assert r.returncode != 0 and field in r.stderr, r.stderr
-    kube.kubectl(
-        "patch",
-        "forgerun",
-        "fixed",
-        "-n",
-        ns,
-        "--type=merge",
-        "-p",
-        '{"spec":{"ttlSecondsAfterFinished":60}}',
-    )
+    # What takes effect on a started run may change (the operator applies it to the Job).
+    changes = '{"spec":{"ttlSecondsAfterFinished":60,"activeDeadlineSeconds":600,"backoffLimit":2}}'
+    kube.kubectl("patch", "forgerun", "fixed", "-n", ns, "--type=merge", "-p", changes)
 
 
 def test_dag_ids_must_be_unique(kube: ClusterHandle, ns: str) -> None:
     nodes = [{"id": "a", "agent": "x"}, {"id": "a", "agent": "y"}]
-    assert "node ids must be unique" in _rejected(kube, _dag(ns, nodes))
+    assert "spec.nodes: Invalid value: node ids must be unique" in _rejected(kube, _dag(ns, nodes))
+    assert "spec.nodes[0].agent" in _rejected(kube, _dag(ns, [{"id": "a", "agent": ""}]))
 
 
 def test_dag_depends_on_must_name_existing_ids(kube: ClusterHandle, ns: str) -> None:

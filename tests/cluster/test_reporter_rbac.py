@@ -4,6 +4,8 @@ own run's status and nothing else."""
 from __future__ import annotations
 
 import base64
+import json
+import secrets
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,16 +17,14 @@ import pytest
 import yaml
 from neam.report import reporter_from_env
 
-from tests.support.cluster import ClusterHandle
+from tests.support.cluster import REPO_ROOT, ClusterHandle
 from tests.support.operator_harness import (
-    UNSCHEDULABLE,
     OperatorProcess,
     get_json,
     run_status,
     scratch_namespace,
-    start,
+    start_running,
     wait_for,
-    wait_phase,
 )
 
 
@@ -60,8 +60,7 @@ def test_reporter_token_patches_only_its_own_run(
     kube: ClusterHandle, ns: str, tmp_path: Path
 ) -> None:
     for run in ("mine", "theirs"):
-        start(kube, ns, run, resources=UNSCHEDULABLE)
-        wait_phase(kube, ns, run, "Running")
+        start_running(kube, ns, run)
     token = kube.kubectl("create", "token", "mine-reporter", "-n", ns, "--duration=10m").stdout
     token_file = tmp_path / "token"
     token_file.write_text(token.strip())
@@ -103,3 +102,41 @@ def test_reporter_token_patches_only_its_own_run(
         jobs = http.get(f"{server}/apis/batch/v1/namespaces/{ns}/jobs", headers=headers)
         assert jobs.status_code == 403
     assert run_status(kube, ns, "theirs").get("progress") is None
+
+
+def test_the_reporter_cannot_forge_the_rest_of_the_status(
+    kube: ClusterHandle, ns: str, tmp_path: Path
+) -> None:
+    kube.kubectl("apply", "-f", str(REPO_ROOT / "manifests" / "policies.yaml"))
+    start_running(kube, ns, "forged")
+    token = kube.kubectl("create", "token", "forged-reporter", "-n", ns, "--duration=10m").stdout
+    server, ca = _server_and_ca(kube, tmp_path)
+    headers = {
+        "Authorization": f"Bearer {token.strip()}",
+        "Content-Type": "application/merge-patch+json",
+    }
+    url = f"{server}/apis/neam.dev/v1alpha1/namespaces/{ns}/forgeruns/forged/status"
+    forged = [
+        '{"status":{"phase":"Succeeded"}}',
+        '{"status":{"completionTime":"2026-01-01T00:00:00Z"}}',
+        '{"status":{"conditions":[]}}',
+        '{"status":{"outcome":"completed","progress":{"iteration":1}}}',
+    ]
+
+    def admitted() -> bool:  # the policy is in force once the API server has loaded it
+        probe = json.dumps({"status": {"message": f"forged {secrets.token_hex(4)}"}})
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(ca))) as http:
+            return http.patch(url, content=probe, headers=headers).status_code != 200
+
+    wait_for(admitted, "the reporter policy to be enforced")
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(ca))) as http:
+        for patch in forged:
+            refused = http.patch(url, content=patch, headers=headers)
+            assert refused.status_code in (403, 422), (patch, refused.text)
+            assert "may change status.progress only" in refused.text
+        progress = '{"status":{"progress":{"iteration":2,"outcome":"running"}}}'
+        assert http.patch(url, content=progress, headers=headers).status_code == 200
+    st = wait_for(
+        lambda: (s := run_status(kube, ns, "forged")).get("iteration") == 2 and s, "progress"
+    )
+    assert st["phase"] == "Running" and "completionTime" not in st
