@@ -134,12 +134,18 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
         if owner is not None:
             await memo.clawagents.reconcile((meta["namespace"], owner))
 
-    # A changed (or new) source ConfigMap recompiles the ClawAgents that name it.
+    # A changed (or new) source ConfigMap recompiles the ClawAgents that name it, and
+    # launches the ForgeRuns and AgentDAGs waiting for it.
     @kopf.on.event("", "v1", "configmaps", registry=registry)
     async def configmap_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
         meta = event["object"]["metadata"]
-        for key in memo.clawagents.referencing(meta["namespace"], meta["name"]):
+        where = (meta["namespace"], meta["name"])
+        for key in memo.clawagents.sources.referencing(*where):
             await memo.clawagents.reconcile(key)
+        for key in memo.forgeruns.sources.referencing(*where):
+            await memo.forgeruns.reconcile(key)
+        for key in memo.agentdags.sources.referencing(*where):
+            await memo.agentdags.reconcile(key)
 
     operator_settings = settings
     return registry

@@ -56,6 +56,14 @@ def lifecycle(phase: str, reason: str, message: str = "") -> list[Cond]:
             Cond("Reconciling", "False", reason),
             Cond("Stalled", "False", reason),
         ]
+    if phase == "Stopped":
+        # Stopped on request: final, but no failure (Flux reads Stalled as one).
+        return [
+            Cond("Succeeded", "False", reason, message),
+            Cond("Ready", "False", reason, message),
+            Cond("Reconciling", "False", reason),
+            Cond("Stalled", "False", reason),
+        ]
     if phase in TERMINAL:
         return [
             Cond("Succeeded", "False", reason, message),

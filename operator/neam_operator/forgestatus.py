@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -92,7 +93,8 @@ def decimal_string(value: Any) -> str | None:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _job_condition(job: dict[str, Any], type_: str) -> dict[str, Any] | None:
+def job_condition(job: dict[str, Any], type_: str) -> dict[str, Any] | None:
+    """The Job's condition ``type_`` when it is True."""
     for c in (job.get("status") or {}).get("conditions") or []:
         if c.get("type") == type_ and c.get("status") == "True":
             return c
@@ -103,21 +105,76 @@ def _reason(outcome: str) -> str:
     return "".join(part.capitalize() for part in outcome.split("_"))
 
 
+@dataclass(frozen=True)
+class Pods:
+    """What the Job's pods show, read while the run is not plainly running."""
+
+    problem: tuple[str, str] | None = None  # (reason, message) of a pod that cannot start
+    last_failure: str | None = None  # the newest failed attempt's termination message
+
+
+# Why a pod does not start, as the kubelet and scheduler say it, in the order checked.
+WAITING_PROBLEMS = frozenset(
+    {
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "InvalidImageName",
+        "ErrImageNeverPull",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "RunContainerError",
+        "CrashLoopBackOff",
+    }
+)
+POD_PROBLEMS = WAITING_PROBLEMS | {"Unschedulable"}
+
+
+def pod_problem(pod: dict[str, Any]) -> tuple[str, str] | None:
+    """The reason a pod is stuck before its container runs, with the system's message."""
+    status = pod.get("status") or {}
+    for cs in [
+        *(status.get("initContainerStatuses") or []),
+        *(status.get("containerStatuses") or []),
+    ]:
+        waiting = (cs.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") in WAITING_PROBLEMS:
+            return waiting["reason"], waiting.get("message") or waiting["reason"]
+    for c in status.get("conditions") or []:
+        if c.get("type") == "PodScheduled" and c.get("status") == "False":
+            return c.get("reason") or "Unschedulable", c.get("message") or "not scheduled"
+    return None
+
+
 def job_phase(
-    job: dict[str, Any], term: Termination | None, progress: dict[str, Any]
+    job: dict[str, Any],
+    term: Termination | None,
+    progress: dict[str, Any],
+    pods: Pods | None = None,
 ) -> tuple[str, str, str, str | None]:
-    """``(phase, reason, message, outcome)`` for a run whose Job is ``job``."""
+    """``(phase, reason, message, outcome)`` for a run whose Job is ``job``.
+
+    A run is ``Running`` once its pod runs (the Job counts it ready) or reported
+    progress; a failed attempt that the Job retries stays ``Running`` (reason
+    ``Retrying``); before that it is ``Pending``, with the reason its pod cannot start.
+    A Job that completed without the runtime's result is not a success."""
     status = job.get("status") or {}
-    term = term or Termination()
-    done = _job_condition(job, "Complete")
+    pods = pods or Pods()
+    done = job_condition(job, "Complete")
     if done is not None:
-        outcome = term.outcome or "completed"
-        phase = "Succeeded" if outcome == "completed" else "Failed"
-        return phase, _reason(outcome), term.message or f"forge loop ended: {outcome}", outcome
-    failed = _job_condition(job, "Failed")
+        if term is None or term.outcome is None:
+            message = "the forge container ended without its result (no termination message)"
+            return "Failed", "NoResult", (term.message if term else None) or message, "error"
+        phase = "Succeeded" if term.outcome == "completed" else "Failed"
+        message = term.message or f"forge loop ended: {term.outcome}"
+        return phase, _reason(term.outcome), message, term.outcome
+    term = term or Termination()
+    failed = job_condition(job, "Failed")
     if failed is not None:
-        outcome = term.outcome or "error"
-        reason = failed.get("reason") or "JobFailed"
+        # The forge loop's own verdict names the failure better than the Job's limit; a
+        # failed Job is never a completed run, whatever its last pod wrote.
+        verdict = term.outcome if term.outcome != "completed" else None
+        outcome = verdict or "error"
+        reason = _reason(verdict) if verdict else failed.get("reason") or "JobFailed"
         message = term.message or failed.get("message") or "the forge Job failed"
         return "Failed", reason, message, outcome
     active = int(status.get("active") or 0)
@@ -128,9 +185,49 @@ def job_phase(
             outcome = term.outcome or "aborted"
             return "Stopped", "Stopped", term.message or "stopped by spec.stop", outcome
         return "Running", "Stopping", "stopping after the current iteration", "running"
-    if active > 0 or progress:
+    attempts = int(status.get("failed") or 0)
+    if attempts:
+        attempt = (
+            f"attempt {attempts + 1} of {int((job.get('spec') or {}).get('backoffLimit') or 0) + 1}"
+        )
+        why = f"; {pods.problem[0]}: {pods.problem[1]}" if pods.problem else ""
+        last = f"; the previous attempt ended: {pods.last_failure}" if pods.last_failure else ""
+        return "Running", "Retrying", f"{attempt}{why}{last}", "running"
+    if int(status.get("ready") or 0) > 0 or progress:
         return "Running", "Running", progress.get("message") or "", "running"
+    if pods.problem is not None:
+        return "Pending", pods.problem[0], pods.problem[1], None
+    if active or terminating:
+        return "Pending", "Pending", "waiting for the forge pod to start", None
     return "Pending", "Pending", "waiting for the forge pod", None
+
+
+def duration(start: str | None, end: str | None) -> str | None:
+    """``1h2m3s``-style run time between two RFC 3339 stamps."""
+    if not start or not end:
+        return None
+    seconds = int((_stamp(end) - _stamp(start)).total_seconds())
+    hours, rest = divmod(max(0, seconds), 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if hours or minutes else "")
+    return f"{text}{seconds}s"
+
+
+def _stamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def finished(status: dict[str, Any]) -> bool:
+    """Whether the operator ended the run: its phase, its completionTime and its decided
+    ``Succeeded`` condition together (a status phase alone decides nothing)."""
+    succeeded = next(
+        (c for c in status.get("conditions") or [] if c.get("type") == "Succeeded"), {}
+    )
+    return (
+        status.get("phase") in TERMINAL
+        and bool(status.get("completionTime"))
+        and succeeded.get("status") in ("True", "False")
+    )
 
 
 def _finish_time(job: dict[str, Any], now: str) -> str:
@@ -149,12 +246,13 @@ def observe(
     job: dict[str, Any],
     term: Termination | None,
     now: str,
+    pods: Pods | None = None,
 ) -> dict[str, Any]:
     """The status patch for a launched run, folding progress and the termination message."""
     progress = status.get("progress") or {}
-    if term is None and job_phase(job, None, progress)[0] in TERMINAL:
+    if term is None and job_phase(job, None, progress, pods)[0] in TERMINAL:
         term = final_progress(progress)
-    phase, reason, message, outcome = job_phase(job, term, progress)
+    phase, reason, message, outcome = job_phase(job, term, progress, pods)
     t = term or Termination()
     patch: dict[str, Any] = {
         "observedGeneration": generation,
@@ -166,9 +264,12 @@ def observe(
         "currentTask": progress.get("currentTask"),
         "maxIterations": status.get("maxIterations") or progress.get("maxIterations"),
         "git": t.git or git_status(progress.get("git")) or status.get("git"),
+        "reason": reason,
+        "attempt": int((job.get("status") or {}).get("failed") or 0) + 1,
     }
     if phase in ("Succeeded", "Failed", "Stopped"):
         patch["completionTime"] = status.get("completionTime") or _finish_time(job, now)
+        patch["duration"] = duration(status.get("startTime"), patch["completionTime"])
     patch["conditions"] = merge(
         status.get("conditions"), lifecycle(phase, reason, message), now, generation
     )
@@ -188,6 +289,7 @@ def failed(
     return {
         "observedGeneration": generation,
         "phase": "Failed",
+        "reason": reason,
         "outcome": "error",
         "message": message[:MESSAGE_LIMIT],
         "completionTime": status.get("completionTime") or now,
@@ -212,6 +314,7 @@ def waiting(
     return {
         "observedGeneration": generation,
         "phase": "Pending",
+        "reason": reason,
         "message": message[:MESSAGE_LIMIT],
         "conditions": merge(status.get("conditions"), conds, now, generation),
     }
@@ -235,6 +338,7 @@ def launched(
     patch = {
         "observedGeneration": generation,
         "phase": "Pending",
+        "reason": "Pending",
         "agent": agent,
         "maxIterations": max_iterations,
         "iteration": 0,
@@ -255,6 +359,7 @@ def stopped_before_start(
     return {
         "observedGeneration": generation,
         "phase": "Stopped",
+        "reason": "Stopped",
         "outcome": "aborted",
         "message": message,
         "completionTime": status.get("completionTime") or now,

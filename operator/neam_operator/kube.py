@@ -42,6 +42,46 @@ class ApiError(Exception):
     def __init__(self, status: int, body: str) -> None:
         super().__init__(f"HTTP {status}: {body[:300]}")
         self.status = status
+        self.message = _status_message(body)
+
+
+class NotOwned(ApiError):
+    """A child's name is taken by an object its owner does not control: never adopted."""
+
+    def __init__(self, obj: dict[str, Any], owner_kind: str) -> None:
+        meta = obj["metadata"]
+        super().__init__(409, "")
+        self.existing = obj
+        self.message = (
+            f"{obj['kind']} {meta['name']} already exists and is not controlled by this "
+            f"{owner_kind}; delete it or choose another name"
+        )
+
+
+def _controlled_by(obj: dict[str, Any], uid: str) -> bool:
+    refs = obj["metadata"].get("ownerReferences") or []
+    return any(r.get("uid") == uid and r.get("controller") for r in refs)
+
+
+def _status_message(body: str) -> str:
+    """The API server's one-line reason (a Status' ``message`` names the object and the
+    field), or the start of the body when it is not a Status."""
+    try:
+        message = json.loads(body).get("message")
+    except (ValueError, AttributeError):
+        message = None
+    text = message if isinstance(message, str) and message else body
+    return " ".join(text.split())[:500]
+
+
+def refusal(e: ApiError) -> tuple[str, str] | None:
+    """``(reason, message)`` when the API server refused a child in a way no retry can
+    change (a child built from this spec is invalid, or its name is taken), else None."""
+    if isinstance(e, NotOwned):
+        return "ChildConflict", e.message
+    if e.status in (400, 422):
+        return "InvalidSpec", f"a child resource was rejected: {e.message}"
+    return None
 
 
 def path(api_version: str, kind: str, namespace: str, name: str | None = None) -> str:
@@ -117,7 +157,9 @@ class Kube:
         return body.get("metadata") or {}
 
     async def create(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """Create ``obj``, or return the existing object of that name (409)."""
+        """Create ``obj``, or return the existing object of that name (409) when the
+        same controller owns it (a launch that was interrupted); an object of that name
+        that ``obj``'s controller does not own raises :class:`NotOwned`."""
         meta = obj["metadata"]
         url = path(obj["apiVersion"], obj["kind"], meta["namespace"])
         try:
@@ -128,6 +170,11 @@ class Kube:
         existing = await self.get(f"{url}/{meta['name']}")
         if existing is None:  # deleted between the 409 and the GET: try once more
             return await self.request("POST", url, obj)
+        controller = next(
+            (r for r in meta.get("ownerReferences") or [] if r.get("controller")), None
+        )
+        if controller and not _controlled_by(existing, controller["uid"]):
+            raise NotOwned(existing, controller["kind"])
         return existing
 
     async def ensure(self, obj: dict[str, Any]) -> bool:

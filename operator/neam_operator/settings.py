@@ -33,6 +33,8 @@ class Settings:
     termination_grace_seconds: int = 300
     # How often the children of each unfinished run are checked (± 20 % jitter).
     resync_seconds: int = 300
+    # A run whose pod has not started after this long fails with the pod's problem.
+    pending_timeout_seconds: int = 900
     health_host: str = "127.0.0.1"
     health_port: int = 8081
     namespaces: tuple[str, ...] = field(default_factory=tuple)
@@ -56,6 +58,9 @@ class Settings:
                 e, "NEAM_TERMINATION_GRACE_SECONDS", d.termination_grace_seconds
             ),
             resync_seconds=max(1, _int(e, "NEAM_RESYNC_SECONDS", d.resync_seconds)),
+            pending_timeout_seconds=max(
+                1, _int(e, "NEAM_PENDING_TIMEOUT_SECONDS", d.pending_timeout_seconds)
+            ),
             health_host=e.get("NEAM_OPERATOR_HEALTH_HOST") or d.health_host,
             health_port=_int(e, "NEAM_OPERATOR_HEALTH_PORT", d.health_port),
             namespaces=namespaces,

@@ -9,6 +9,7 @@ under it. Until they are gone, the new resource waits.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from neam_operator.builders.common import Owner
 from neam_operator.kube import Kube
@@ -29,3 +30,13 @@ async def stale_children(kube: Kube, owner: Owner, urls: dict[str, str]) -> list
         if meta.get("deletionTimestamp") or owner.uid not in uids:
             stale.append(what)
     return stale
+
+
+def left_by_predecessor(obj: dict[str, Any], owner: Owner) -> bool:
+    """Whether ``obj`` is a child of an earlier resource of ``owner``'s kind and name
+    (or being deleted): the garbage collector will remove it, so ``owner`` waits."""
+    meta = obj["metadata"]
+    return bool(meta.get("deletionTimestamp")) or any(
+        (r.get("kind"), r.get("name")) == (owner.kind, owner.name) and r.get("uid") != owner.uid
+        for r in meta.get("ownerReferences") or []
+    )

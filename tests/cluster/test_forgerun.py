@@ -27,10 +27,12 @@ from tests.support.operator_harness import (
     forgerun,
     get_json,
     new_name,
+    run_pod,
     run_status,
     scratch_namespace,
     source_configmap,
     start,
+    start_running,
     wait_for,
     wait_phase,
 )
@@ -114,6 +116,12 @@ def test_children_and_their_specs(kube: ClusterHandle, ns: str) -> None:
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["serviceAccountName"] == f"{run}-reporter"
+    pending = wait_for(
+        lambda: (s := run_status(kube, ns, run)).get("reason") == "Unschedulable" and s,
+        "the run to show why its pod waits",
+    )
+    assert pending["phase"] == "Pending" and "Insufficient cpu" in pending["message"]
+    run_pod(kube, ns, f"{run}-forge")
     st = wait_phase(kube, ns, run, "Running")
     assert st["agent"] == "second" and st["maxIterations"] == 3
     assert st["children"] == {
@@ -131,8 +139,7 @@ def test_children_and_their_specs(kube: ClusterHandle, ns: str) -> None:
 
 def test_succeeds_from_the_termination_message(kube: ClusterHandle, ns: str) -> None:
     run = new_name("ok")
-    start(kube, ns, run, resources=UNSCHEDULABLE, backoffLimit=0)
-    wait_phase(kube, ns, run, "Running")
+    start_running(kube, ns, run, backoffLimit=0)
     finish_pod(
         kube,
         ns,
@@ -180,8 +187,7 @@ def test_failure_without_a_message_is_an_error(kube: ClusterHandle, ns: str) -> 
 
 def test_progress_is_folded_into_the_status(kube: ClusterHandle, ns: str) -> None:
     run = new_name("prog")
-    start(kube, ns, run, resources=UNSCHEDULABLE)
-    wait_phase(kube, ns, run, "Running")
+    start_running(kube, ns, run)
     progress = {
         "iteration": 2,
         "totalCost": "0.02",
@@ -258,8 +264,7 @@ def test_editing_the_source_does_not_change_a_started_run(kube: ClusterHandle, n
 
 def test_stop_suspends_the_job(kube: ClusterHandle, ns: str) -> None:
     run = new_name("stop")
-    start(kube, ns, run, resources=UNSCHEDULABLE)
-    wait_phase(kube, ns, run, "Running")
+    start_running(kube, ns, run)
     kube.kubectl("patch", "forgerun", run, "-n", ns, "--type=merge", "-p", '{"spec":{"stop":true}}')
     st = wait_phase(kube, ns, run, "Stopped")
     assert st["outcome"] == "aborted" and st["completionTime"]
@@ -304,21 +309,35 @@ def test_printer_columns(kube: ClusterHandle, ns: str) -> None:
     )
     wait_phase(kube, ns, run, "Succeeded")
     out = kube.kubectl("get", "forgeruns", "-n", ns).stdout.splitlines()
-    header = ["NAME", "AGENT", "PHASE", "OUTCOME", "ITER", "MAX", "COST", "BRANCH", "AGE"]
-    assert out[0].split() == header
+    header = ["NAME", "AGENT", "PHASE", "OUTCOME", "ITER", "MAX", "COST", "REASON"]
+    assert out[0].split() == [*header, "STARTED", "DURATION"]
     row = next(line.split() for line in out[1:] if line.startswith(run))
-    assert row[1:7] == ["builder", "Succeeded", "completed", "3", "4", "0.0042"]
+    assert row[1:8] == ["builder", "Succeeded", "completed", "3", "4", "0.0042", "Completed"]
+    wide = kube.kubectl("get", "forgeruns", "-n", ns, "-o", "wide").stdout.splitlines()
+    assert wide[0].split()[-3:] == ["BRANCH", "TASK", "MESSAGE"]
+    # Before its program is compiled, a run's AGENT is the one it asked for.
+    waiting = new_name("cols-waiting")
+    apply(kube, forgerun(ns, waiting, agent="second", source={"configMapRef": {"name": "none"}}))
+    wait_for(
+        lambda: (s := run_status(kube, ns, waiting)).get("reason") == "SourceNotFound" and s,
+        "the run to wait for its source",
+    )
+    out = kube.kubectl("get", "forgeruns", waiting, "-n", ns).stdout.splitlines()
+    assert out[1].split()[1:3] == ["second", "Pending"] and "SourceNotFound" in out[1]
     short = kube.kubectl("get", "fr", run, "-n", ns).stdout
     assert run in short
     assert run in kube.kubectl("get", "neam", "-n", ns).stdout
 
 
-def test_job_completed_by_kwok(kube: ClusterHandle, ns: str) -> None:
-    """A schedulable pod is run by the KWOK node: the Job completes on its own."""
+def test_a_job_that_completes_without_a_result_is_no_success(kube: ClusterHandle, ns: str) -> None:
+    """KWOK "runs" a schedulable pod without a container: the Job completes, but no
+    forge loop ran, and the status says so."""
     run = new_name("kwok")
     start(kube, ns, run)
-    st = wait_phase(kube, ns, run, "Succeeded")
-    assert st["outcome"] == "completed"
+    st = wait_phase(kube, ns, run, "Failed")
+    assert (st["outcome"], st["reason"]) == ("error", "NoResult")
+    assert st["message"] == "the forge container ended without its result (no termination message)"
+    assert condition(st, "Stalled")["status"] == "True"
 
 
 def test_readme_examples(kube: ClusterHandle, ns: str) -> None:
@@ -338,7 +357,12 @@ def test_readme_examples(kube: ClusterHandle, ns: str) -> None:
     claw = wait_claw(kube, ns, "support", "Ready", ready)
     assert claw["agents"] == ["support_bot"] and claw["ready"] == "1/1"
     assert condition(claw, "Authenticated")["status"] == "True"
-    # KWOK ends the node pods (they run nothing here): the DAG goes through in order.
-    dag = wait_dag(kube, ns, "market-report", "Succeeded", lambda s: s.get("phase") == "Succeeded")
-    assert dag["progress"] == "3/3"
+    # KWOK ends the node pods without running them: no result, so no success.
+    dag = wait_dag(kube, ns, "market-report", "Failed", lambda s: s.get("phase") == "Failed")
     assert [n["id"] for n in dag["nodes"]] == ["research", "analysis", "report"]
+    research = dag["nodes"][0]
+    assert (research["phase"], research["message"]) == (
+        "Failed",
+        "the node ended without its result",
+    )
+    assert dag["progress"] == "0/3"

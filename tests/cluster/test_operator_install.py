@@ -20,6 +20,7 @@ from tests.support.operator_harness import (
     finish_pod,
     get_json,
     install_crds,
+    run_pod,
     scratch_namespace,
     start,
     wait_for,
@@ -116,6 +117,7 @@ def test_operator_runs_with_its_least_privilege_account(
             backoffLimit=0,
             ttlSecondsAfterFinished=0,
         )
+        run_pod(installed, ns, "least-forge")
         wait_phase(installed, ns, "least", "Running")
         finish_pod(
             installed,

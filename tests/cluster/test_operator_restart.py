@@ -19,9 +19,8 @@ from tests.support.operator_harness import (
     install_crds,
     run_status,
     scratch_namespace,
-    start,
+    start_running,
     wait_for,
-    wait_phase,
 )
 
 
@@ -46,8 +45,7 @@ def test_restart_without_duplicates(kube: ClusterHandle, ns: str, tmp_path: Path
     op.start()
     try:
         for name in ("one", "two", "three"):
-            start(kube, ns, name, resources=UNSCHEDULABLE)
-            wait_phase(kube, ns, name, "Running")
+            start_running(kube, ns, name)
         before = _job_uids(kube, ns)
         op.stop()
 
@@ -60,7 +58,10 @@ def test_restart_without_duplicates(kube: ClusterHandle, ns: str, tmp_path: Path
         wait_for(lambda: get_json(kube, "job", "two-forge", "-n", ns), "the deleted Job back")
         op.stop()
         op.start()  # a second restart re-delivers every object once more
-        wait_for(lambda: run_status(kube, ns, "four").get("phase") == "Running", "four Running")
+        wait_for(
+            lambda: run_status(kube, ns, "four").get("reason") == "Unschedulable",
+            "four waiting for a node",
+        )
 
         after = _job_uids(kube, ns)
         assert all(len(uids) == 1 for uids in after.values()), after
@@ -80,8 +81,7 @@ def test_namespace_restriction(kube: ClusterHandle, ns: str, tmp_path: Path) -> 
         op.start()
         try:
             apply(kube, forgerun(other, "ignored", resources=UNSCHEDULABLE))
-            start(kube, ns, "watched", resources=UNSCHEDULABLE)
-            wait_phase(kube, ns, "watched", "Running")
+            start_running(kube, ns, "watched")
             assert run_status(kube, other, "ignored") == {}
             assert get_json(kube, "jobs", "-n", other)["items"] == []
         finally:

@@ -308,3 +308,23 @@ def test_a_deleted_pod_is_replaced_and_resumes_within_the_budget(
         "neam-forge",
     ]
     assert commits(workspace)[0].startswith("neam-forge: iteration 3:")
+
+
+def test_an_image_the_node_cannot_have_is_the_reason_the_run_waits(
+    kube: ClusterHandle, namespace: str
+) -> None:
+    """The kubelet's own verdict (``ErrImageNeverPull``) becomes the run's reason,
+    message and one Warning event."""
+    image = "neam-runtime:absent"
+    apply(kube, forgerun(namespace, "noimage", image=image, imagePullPolicy="Never"))
+    status = wait_status(
+        kube,
+        namespace,
+        "noimage",
+        "the image problem",
+        lambda s: s.get("reason") == "ErrImageNeverPull",
+    )
+    assert status["phase"] == "Pending" and image in status["message"]
+    assert condition(status, "Ready")["status"] == "False"
+    found = [e for e in events(kube, namespace, "noimage") if e["reason"] == "ErrImageNeverPull"]
+    assert [e["type"] for e in found] == ["Warning"]

@@ -63,9 +63,16 @@ def install_crds(kube: ClusterHandle) -> None:
 class OperatorProcess:
     """One ``neam-operator`` subprocess."""
 
-    def __init__(self, kube: ClusterHandle, log_dir: Path, args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        kube: ClusterHandle,
+        log_dir: Path,
+        args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.kube = kube
         self.args = args
+        self.extra_env = env or {}
         self.log_dir = log_dir
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -82,6 +89,7 @@ class OperatorProcess:
         env = dict(self.kube.env)
         env["KUBECONFIG"] = str(self.kube.kubeconfig)
         env["NEAM_RUNTIME_IMAGE"] = "neam-test:0"
+        env.update(self.extra_env)
         env["PYTHONPATH"] = os.pathsep.join(
             [str(REPO_ROOT / "operator"), str(REPO_ROOT / "runtime"), env.get("PYTHONPATH", "")]
         )
@@ -139,9 +147,12 @@ class OperatorProcess:
 
 @contextmanager
 def running_operator(
-    kube: ClusterHandle, log_dir: Path, args: tuple[str, ...] = ()
+    kube: ClusterHandle,
+    log_dir: Path,
+    args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
 ) -> Iterator[OperatorProcess]:
-    op = OperatorProcess(kube, log_dir, args)
+    op = OperatorProcess(kube, log_dir, args, env)
     op.start()
     try:
         yield op
@@ -269,12 +280,63 @@ def start(kube: ClusterHandle, ns: str, name: str, **spec: Any) -> dict[str, Any
 
 
 def job_pod(kube: ClusterHandle, ns: str, job: str) -> dict[str, Any]:
+    """The Job's current pod: the newest one that has not ended (after a retry, the
+    new attempt's), else the newest."""
+
+    def current(pod: dict[str, Any]) -> tuple[bool, str]:
+        ended = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+        return not ended, pod["metadata"]["creationTimestamp"]
+
     def check() -> dict[str, Any] | None:
         pods = get_json(kube, "pods", "-n", ns, "-l", f"job-name={job}")
         items = [p for p in pods["items"] if not p["metadata"].get("deletionTimestamp")]
-        return items[0] if items else None
+        return max(items, key=current) if items else None
 
     return wait_for(check, f"a pod of Job {job}")
+
+
+_STARTED = "2026-01-01T00:00:00Z"
+
+
+def patch_pod_status(kube: ClusterHandle, ns: str, pod: str, status: dict[str, Any]) -> None:
+    """Write a pod's status as a kubelet would (the tests play the node)."""
+    kube.kubectl(
+        "patch",
+        "pod",
+        pod,
+        "-n",
+        ns,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps({"status": status}),
+    )
+
+
+def _container_status(name: str, state: dict[str, Any], ready: bool) -> dict[str, Any]:
+    return {
+        "name": name,
+        "image": "neam-test:0",
+        "imageID": "",
+        "ready": ready,
+        "restartCount": 0,
+        "state": state,
+    }
+
+
+def run_pod(kube: ClusterHandle, ns: str, job: str, container: str = "forge") -> None:
+    """Mark the Job's (unscheduled) pod as running and ready."""
+    pod = job_pod(kube, ns, job)
+    ready = {"type": "Ready", "status": "True", "lastTransitionTime": _STARTED}
+    status = {
+        "phase": "Running",
+        "startTime": _STARTED,
+        "conditions": [ready],
+        "containerStatuses": [
+            _container_status(container, {"running": {"startedAt": _STARTED}}, ready=True)
+        ],
+    }
+    patch_pod_status(kube, ns, pod["metadata"]["name"], status)
 
 
 def finish_pod(
@@ -287,42 +349,30 @@ def finish_pod(
 ) -> None:
     """Mark the Job's (unscheduled) pod as terminated, with a termination message."""
     pod = job_pod(kube, ns, job)
-    now = "2026-01-01T00:00:00Z"
     text = message if isinstance(message, str) else json.dumps(message)
-    status = {
-        "status": {
-            "phase": "Succeeded" if exit_code == 0 else "Failed",
-            "containerStatuses": [
-                {
-                    "name": container,
-                    "image": "neam-test:0",
-                    "imageID": "",
-                    "ready": False,
-                    "restartCount": 0,
-                    "state": {
-                        "terminated": {
-                            "exitCode": exit_code,
-                            "reason": "Completed" if exit_code == 0 else "Error",
-                            "message": text,
-                            "startedAt": now,
-                            "finishedAt": now,
-                        }
-                    },
-                }
-            ],
-        }
+    terminated = {
+        "exitCode": exit_code,
+        "reason": "Completed" if exit_code == 0 else "Error",
+        "message": text,
+        "startedAt": _STARTED,
+        "finishedAt": _STARTED,
     }
-    kube.kubectl(
-        "patch",
-        "pod",
-        pod["metadata"]["name"],
-        "-n",
-        ns,
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        json.dumps(status),
-    )
+    status = {
+        "phase": "Succeeded" if exit_code == 0 else "Failed",
+        "containerStatuses": [
+            _container_status(container, {"terminated": terminated}, ready=False)
+        ],
+    }
+    patch_pod_status(kube, ns, pod["metadata"]["name"], status)
+
+
+def start_running(kube: ClusterHandle, ns: str, name: str, **spec: Any) -> dict[str, Any]:
+    """Apply a run whose pod no node takes, play the node starting it, and wait until
+    the run is Running; returns its status."""
+    spec.setdefault("resources", UNSCHEDULABLE)
+    start(kube, ns, name, **spec)
+    run_pod(kube, ns, f"{name}-forge")
+    return wait_phase(kube, ns, name, "Running")
 
 
 def events(kube: ClusterHandle, ns: str, name: str) -> list[dict[str, Any]]:

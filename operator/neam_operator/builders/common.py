@@ -40,8 +40,12 @@ def child_name(owner: str, suffix: str) -> str:
 
 
 def label_value(name: str) -> str:
-    """A label-safe (≤ 63 characters) stand-in for a resource name."""
-    return name if len(name) <= MAX_NAME else child_name(name[:40], "x")
+    """A label-safe (≤ 63 characters) stand-in for a resource name: the name itself,
+    or its start and a hash of all of it (names sharing a long prefix never collide)."""
+    if len(name) <= MAX_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+    return f"{name[: MAX_NAME - len(digest) - 1].rstrip('-.')}-{digest}"
 
 
 def labels(owner: Owner, component: str) -> dict[str, str]:

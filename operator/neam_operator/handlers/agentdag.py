@@ -20,17 +20,18 @@ from neam.cli.dag_node import bounded
 from neam.orchestration.dag import Node, node_task
 
 from neam_operator import dagstatus as ds
-from neam_operator import events
+from neam_operator import events, sources
 from neam_operator import forgestatus as fs
 from neam_operator.builders import agentdag as b
 from neam_operator.builders.common import Owner
 from neam_operator.conditions import TERMINAL, Cond, lifecycle, merge, now_rfc3339
 from neam_operator.jobs import termination_message
-from neam_operator.kube import ApiError, Kube, path
+from neam_operator.kube import ApiError, Kube, path, refusal
 from neam_operator.models import API_VERSION, TASK_LIMIT, AgentDAGSpec, DagNode
 from neam_operator.program import CompiledDag, Rejected, compile_dag
 from neam_operator.scheduler import Key, Scheduler
 from neam_operator.settings import Settings
+from neam_operator.sources import SourceIndex
 from neam_operator.stale import STALE_RETRY_SECONDS, stale_children
 from neam_operator.ttl import expire, parse_time
 
@@ -46,6 +47,7 @@ class AgentDAGs:
         self.settings = settings
         self.scheduler = Scheduler(self.reconcile)
         self._locks: dict[Key, asyncio.Lock] = {}
+        self.sources = SourceIndex()  # the ConfigMaps whose change moves a waiting DAG
 
     async def reconcile(self, key: Key) -> None:
         lock = self._locks.setdefault(key, asyncio.Lock())
@@ -59,8 +61,9 @@ class AgentDAGs:
             try:
                 await self._reconcile(body)
             except ApiError as e:
-                if e.status in (400, 422):
-                    await self._fail(body, "InvalidSpec", f"a child resource was rejected: {e}")
+                refused = refusal(e)
+                if refused is not None:
+                    await self._fail(body, *refused)
                     return
                 log.warning("reconciling %s/%s failed (%s); retrying", *key, e)
                 self.scheduler.backoff(key)
@@ -68,6 +71,7 @@ class AgentDAGs:
     def forget(self, key: Key) -> None:
         self.scheduler.cancel(key)
         self._locks.pop(key, None)
+        self.sources.track(key, None)
 
     # ------------------------------------------------------------------ reconcile
 
@@ -77,8 +81,11 @@ class AgentDAGs:
         key = (owner.namespace, owner.name)
         status = body.get("status") or {}
         if status.get("phase") in TERMINAL:
+            self.sources.track(key, None)
             await self._expire(owner, spec, status)
             return
+        # Only a DAG still waiting for its program needs to hear of its ConfigMap.
+        self.sources.track(key, None if status.get("programHash") else spec.source)
         names = b.DagNames(owner.name)
         if not status.get("programHash"):
             compiled = await self._compile(owner, spec)
@@ -119,19 +126,10 @@ class AgentDAGs:
         await self._write(body, status, plan, now)
 
     async def _compile(self, owner: Owner, spec: AgentDAGSpec) -> str | CompiledDag | Rejected:
-        if spec.source.inline is not None:
-            text, filename = spec.source.inline, f"{owner.name}.neam"
-        else:
-            ref = spec.source.config_map_ref
-            assert ref is not None  # guaranteed by the CRD's CEL rule
-            cm = await self.kube.get(path("v1", "ConfigMap", owner.namespace, ref.name))
-            if cm is None:
-                return f"ConfigMap {ref.name} not found"
-            data = cm.get("data") or {}
-            if ref.key not in data:
-                keys = ", ".join(sorted(data)) or "none"
-                return f"ConfigMap {ref.name} has no key {ref.key} (keys: {keys})"
-            text, filename = data[ref.key], ref.key
+        source = await sources.read(self.kube, owner.namespace, owner.name, spec.source)
+        if isinstance(source, str):
+            return source
+        text, filename = source
         # Compiling is CPU work: keep it off the event loop.
         return await asyncio.to_thread(compile_dag, text, filename, spec.nodes)
 
@@ -205,18 +203,15 @@ class AgentDAGs:
             )
         if child["kind"] == "ForgeRun":
             return await self._observe_forgerun(owner, names, node, child)
-        phase = fs.job_phase(child, None, {})[0]
-        if phase == "Succeeded":
+        if fs.job_condition(child, "Complete") is not None:
             url = path("v1", "ConfigMap", owner.namespace, names.result(node.id))
             data = ((await self.kube.get(url)) or {}).get("data") or {}
+            if not data.get("outcome"):  # the Job ended, but no node program wrote a result
+                return ds.Observed("failed", name, "error", "the node ended without its result")
             return ds.Observed(
-                "succeeded",
-                name,
-                data.get("outcome") or "completed",
-                None,
-                data.get("cost"),
-                data.get("result", ""),
+                "succeeded", name, data["outcome"], None, data.get("cost"), data.get("result", "")
             )
+        phase = fs.job_phase(child, None, {})[0]
         if phase in ("Failed", "Stopped"):
             text = await termination_message(self.kube, owner.namespace, name, b.CONTAINER)
             term = fs.parse_termination(text)

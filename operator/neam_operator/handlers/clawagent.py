@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from typing import Any
 
 from neam_operator import clawstatus as cs
-from neam_operator import events
+from neam_operator import events, sources
 from neam_operator.builders import clawagent as b
 from neam_operator.builders.common import Owner, label_value
 from neam_operator.conditions import now_rfc3339
@@ -26,6 +26,7 @@ from neam_operator.models import API_VERSION, ClawAgentSpec
 from neam_operator.program import CompiledClaw, Rejected, compile_claw
 from neam_operator.scheduler import Key, Scheduler
 from neam_operator.settings import Settings
+from neam_operator.sources import SourceIndex
 from neam_operator.stale import STALE_RETRY_SECONDS, stale_children
 
 log = logging.getLogger("neam_operator.clawagent")
@@ -41,9 +42,7 @@ class ClawAgents:
         self.settings = settings
         self.scheduler = Scheduler(self.reconcile)
         self._locks: dict[Key, asyncio.Lock] = {}
-        # (namespace, ConfigMap name) -> the ClawAgents whose source it is.
-        self._sources: dict[Key, set[str]] = defaultdict(set)
-        self._source_of: dict[Key, Key] = {}
+        self.sources = SourceIndex()  # the ConfigMaps whose change recompiles a ClawAgent
         # Reconciles of one ClawAgent recompile the same source: remember recent results.
         self._compiled: OrderedDict[tuple[str, str, tuple[str, ...]], CompiledClaw | Rejected] = (
             OrderedDict()
@@ -72,23 +71,7 @@ class ClawAgents:
     def forget(self, key: Key) -> None:
         self.scheduler.cancel(key)
         self._locks.pop(key, None)
-        self._index(key, None)
-
-    def referencing(self, namespace: str, configmap: str) -> list[Key]:
-        """The ClawAgents whose source is this ConfigMap."""
-        return [(namespace, name) for name in self._sources.get((namespace, configmap), ())]
-
-    def _index(self, key: Key, spec: ClawAgentSpec | None) -> None:
-        old = self._source_of.pop(key, None)
-        if old is not None:
-            self._sources[old].discard(key[1])
-            if not self._sources[old]:
-                del self._sources[old]
-        ref = spec.source.config_map_ref if spec else None
-        if ref is not None:
-            source = (key[0], ref.name)
-            self._source_of[key] = source
-            self._sources[source].add(key[1])
+        self.sources.track(key, None)
 
     # ------------------------------------------------------------------ reconcile
 
@@ -96,7 +79,7 @@ class ClawAgents:
         spec = ClawAgentSpec.model_validate(body["spec"])
         owner = Owner.of(body)
         key = (owner.namespace, owner.name)
-        self._index(key, spec)
+        self.sources.track(key, spec.source)
         status = body.get("status") or {}
         generation = body["metadata"].get("generation")
         now = now_rfc3339()
@@ -162,23 +145,8 @@ class ClawAgents:
         if cs.Rollout.of(deployment).complete:  # old programs are only unused after it
             await self._collect_programs(owner, deployment, result.program_hash)
 
-    async def _source(self, owner: Owner, spec: ClawAgentSpec) -> tuple[str, str] | str:
-        """``(text, filename)``, or why it is not available yet."""
-        if spec.source.inline is not None:
-            return spec.source.inline, f"{owner.name}.neam"
-        ref = spec.source.config_map_ref
-        assert ref is not None  # guaranteed by the CRD's CEL rule
-        cm = await self.kube.get(path("v1", "ConfigMap", owner.namespace, ref.name))
-        if cm is None:
-            return f"ConfigMap {ref.name} not found"
-        data = cm.get("data") or {}
-        if ref.key not in data:
-            keys = ", ".join(sorted(data)) or "none"
-            return f"ConfigMap {ref.name} has no key {ref.key} (keys: {keys})"
-        return data[ref.key], ref.key
-
     async def _compile(self, owner: Owner, spec: ClawAgentSpec) -> str | CompiledClaw | Rejected:
-        source = await self._source(owner, spec)
+        source = await sources.read(self.kube, owner.namespace, owner.name, spec.source)
         if isinstance(source, str):
             return source
         text, filename = source

@@ -13,23 +13,43 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from datetime import UTC, datetime
 from typing import Any
 
-from neam_operator import events
+from pydantic import ValidationError
+
+from neam_operator import events, sources
 from neam_operator import forgestatus as fs
 from neam_operator.builders import forgerun as b
-from neam_operator.builders.common import Owner
+from neam_operator.builders.common import Owner, label_value
 from neam_operator.conditions import TERMINAL, now_rfc3339
 from neam_operator.jobs import termination_message
-from neam_operator.kube import ApiError, Kube, path
-from neam_operator.models import API_VERSION, ForgeRunSpec
+from neam_operator.kube import ApiError, Kube, NotOwned, path, refusal
+from neam_operator.models import API_VERSION, ForgeRunSpec, spec_error
 from neam_operator.program import Compiled, Rejected, compile_forge
 from neam_operator.scheduler import Key, Scheduler
 from neam_operator.settings import Settings
-from neam_operator.ttl import expire
+from neam_operator.sources import SourceIndex
+from neam_operator.stale import STALE_RETRY_SECONDS, left_by_predecessor
+from neam_operator.ttl import expire, parse_time
 
 log = logging.getLogger("neam_operator.forgerun")
 KIND = "ForgeRun"
+# Reasons whose failure the operator records as its own event when it decides it.
+SELF_ANNOUNCED = (
+    frozenset(
+        {
+            "InvalidSpec",
+            "CompileError",
+            "AgentNotFound",
+            "ProgramLost",
+            "ChildLost",
+            "ChildConflict",
+            "Pending",
+        }
+    )
+    | fs.POD_PROBLEMS
+)
 DELAYED_CONCURRENCY = 8
 
 
@@ -42,6 +62,7 @@ class ForgeRuns:
         self.scheduler = Scheduler(self.resync)
         self._locks: dict[Key, asyncio.Lock] = {}
         self._started: set[Key] = set()  # runs this process has launched or failed
+        self.sources = SourceIndex()  # the ConfigMaps that runs not yet launched wait for
         # Delayed reconciles of many runs come due together (periodic checks, a restart):
         # bound how many are in flight, so only that many run bodies are held at once.
         self._delayed = asyncio.Semaphore(DELAYED_CONCURRENCY)
@@ -70,28 +91,42 @@ class ForgeRuns:
                 return
             try:
                 await self._reconcile(body, audit or key not in self._started)
+            except ValidationError as e:
+                await self._invalid(body, spec_error(e))
             except ApiError as e:
-                if e.status not in (400, 422):
+                refused = refusal(e)
+                if refused is None:
                     log.warning("reconciling %s/%s failed (%s); retrying", *key, e)
                     self.scheduler.backoff(key)
                     return
-                # The API server rejected a child built from this spec: retrying cannot help.
-                message = f"a child resource was rejected: {e}"
                 status = body.get("status") or {}
                 patch = fs.failed(
-                    status,
-                    body["metadata"].get("generation"),
-                    "InvalidSpec",
-                    message,
-                    now_rfc3339(),
+                    status, body["metadata"].get("generation"), *refused, now_rfc3339()
                 )
-                await self.event(body, "Warning", "InvalidSpec", message)
+                await self.event(body, "Warning", *refused)
                 await self._write(body, status, patch)
 
     def forget(self, key: Key) -> None:
         self.scheduler.cancel(key)
         self._locks.pop(key, None)
         self._started.discard(key)
+        self.sources.track(key, None)
+
+    async def _invalid(self, body: dict[str, Any], message: str) -> None:
+        """A spec the CRD let through but the operator cannot run (``maxCost`` where
+        manifests/policies.yaml is not installed): the run fails, its Job is suspended."""
+        status = body.get("status") or {}
+        if fs.finished(status):
+            return
+        job = (status.get("children") or {}).get("job")
+        if job:
+            url = path("batch/v1", "Job", body["metadata"]["namespace"], job)
+            await self.kube.merge_patch(url, {"spec": {"suspend": True}})
+        generation = body["metadata"].get("generation")
+        await self.event(body, "Warning", "InvalidSpec", message)
+        await self._write(
+            body, status, fs.failed(status, generation, "InvalidSpec", message, now_rfc3339())
+        )
 
     # ------------------------------------------------------------------ reconcile
 
@@ -105,7 +140,9 @@ class ForgeRuns:
         key = (owner.namespace, owner.name)
         generation = meta.get("generation")
         now = now_rfc3339()
-        if status.get("phase") in TERMINAL:
+        # Only a run not yet launched needs to hear of its ConfigMap.
+        self.sources.track(key, None if status.get("children") else spec.source)
+        if fs.finished(status):
             self.scheduler.cancel(key)
             await self._expire(owner, spec, status)
             return
@@ -118,28 +155,18 @@ class ForgeRuns:
         if patch.get("phase") in TERMINAL:
             self.scheduler.cancel(key)
             await self._expire(owner, spec, {**status, **patch})
+        elif patch.get("phase") == "Pending" and (patch.get("children") or status.get("children")):
+            # A pod's troubles (scheduling, image, config) change no Job: look again soon.
+            self.scheduler.backoff(key)
         elif patch.get("children") or status.get("children"):
             # Unfinished and launched: check its children again later. Only deleted Jobs
             # are seen as events; the other children are not watched (see docs/operator.md).
+            self.scheduler.attempts.pop(key, None)
             interval = self.settings.resync_seconds
             self.scheduler.soon(key, interval * random.uniform(0.8, 1.2))
 
-    async def _source(self, owner: Owner, spec: ForgeRunSpec) -> tuple[str, str] | str:
-        """``(text, filename)``, or the reason it is not available yet."""
-        if spec.source.inline is not None:
-            return spec.source.inline, f"{owner.name}.neam"
-        ref = spec.source.config_map_ref
-        assert ref is not None  # guaranteed by the CRD's CEL rule
-        cm = await self.kube.get(path("v1", "ConfigMap", owner.namespace, ref.name))
-        if cm is None:
-            return f"ConfigMap {ref.name} not found"
-        text = (cm.get("data") or {}).get(ref.key)
-        if text is None:
-            return f"ConfigMap {ref.name} has no key {ref.key}"
-        return text, ref.key
-
     async def _compile(self, owner: Owner, spec: ForgeRunSpec) -> str | Compiled | Rejected:
-        source = await self._source(owner, spec)
+        source = await sources.read(self.kube, owner.namespace, owner.name, spec.source)
         if isinstance(source, str):
             return source
         text, filename = source
@@ -160,17 +187,39 @@ class ForgeRuns:
             return fs.stopped_before_start(status, generation, now)
         result = await self._compile(owner, spec)
         if isinstance(result, str):
+            # Retried with backoff, and at once when the ConfigMap changes (watched).
             self.scheduler.backoff(key)
-            return fs.waiting(status, generation, "SourceNotFound", result, now)
+            if status.get("message") != result:
+                await self.event(body, "Warning", "SourceNotFound", result)
+            return _named(spec, fs.waiting(status, generation, "SourceNotFound", result, now))
         if not isinstance(result, Compiled):
             await self.event(body, "Warning", result.reason, result.message)
-            return fs.compile_failed(status, generation, result.reason, result.message, now)
+            return _named(
+                spec, fs.compile_failed(status, generation, result.reason, result.message, now)
+            )
         names = b.ForgeRunNames.of(owner.name, spec)
-        await self._create_children(owner, spec, result.agent, result.neamb, result.program_hash)
         max_iter = spec.max_iterations or result.max_iterations
         patch = fs.launched(
             status, generation, result.agent, max_iter, result.program_hash, names.status(), now
         )
+        try:
+            await self._create_children(
+                owner, spec, result.agent, result.neamb, result.program_hash
+            )
+        except NotOwned as e:
+            if not left_by_predecessor(e.existing, owner):
+                raise
+            self.scheduler.at(key, STALE_RETRY_SECONDS)
+            kind, name = e.existing["kind"], e.existing["metadata"]["name"]
+            message = f"waiting for {kind} {name} of an earlier {KIND} to be deleted"
+            return fs.waiting(status, generation, "Waiting", message, now)
+        except ApiError as e:
+            refused = refusal(e)
+            if refused is None:
+                raise
+            # Refused: no Job was made. What was decided (agent, Compiled) stays.
+            await self.event(body, "Warning", *refused)
+            return {**patch, **fs.failed({**status, **patch}, generation, *refused, now)}
         await self.event(body, "Normal", "Created", f"created Job {names.job}")
         self.scheduler.cancel(key)
         return patch
@@ -185,9 +234,9 @@ class ForgeRuns:
         kinds: frozenset[str] | None = None,
     ) -> None:
         """Create-or-get every child (or only those of ``kinds``; ``neamb`` is only used
-        for the ConfigMap). Two orders matter: a Job's pods are rejected until their
-        service account exists, and binding a Role that does not exist yet fails the API
-        server's escalation check for an operator without the ``bind`` verb."""
+        for the ConfigMap). Two orders matter: the Job only after everything its pods
+        need, and a Role before its binding (binding a Role that does not exist yet fails
+        the API server's escalation check for an operator without the ``bind`` verb)."""
         objs = {
             o["kind"]: o
             for o in b.children(owner, spec, agent, neamb, program_hash, self.settings)
@@ -199,12 +248,15 @@ class ForgeRuns:
                 if kind in objs:
                     await self.kube.create(objs[kind])
 
+        # All or nothing: the Job comes last, once every other child exists, so a child
+        # the API server rejects leaves no pod running.
         await asyncio.gather(
-            chain("ServiceAccount", "Job"),
+            chain("ServiceAccount"),
             chain("Role", "RoleBinding"),
             chain("ConfigMap"),
             chain("PersistentVolumeClaim"),
         )
+        await chain("Job")
 
     async def _observe(
         self,
@@ -231,12 +283,76 @@ class ForgeRuns:
             url = path("batch/v1", "Job", owner.namespace, names.job)
             job = await self.kube.merge_patch(url, {"spec": {"suspend": True}})
             await self.event(body, "Normal", "Stopping", "suspended the Job (spec.stop)")
+        job = await self._apply_changes(owner, spec, names, job)
         term = None
-        phase, *_ = fs.job_phase(job, None, status.get("progress") or {})
+        progress = status.get("progress") or {}
+        phase, *_ = fs.job_phase(job, None, progress)
+        pods = None
         if phase in TERMINAL:
             text = await termination_message(self.kube, owner.namespace, names.job, b.CONTAINER)
             term = fs.parse_termination(text)
-        return fs.observe(status, generation, job, term, now)
+        elif phase == "Pending" or (job.get("status") or {}).get("failed"):
+            pods = await self._pods(owner, names)
+        patch = fs.observe(status, generation, job, term, now, pods)
+        if patch["phase"] == "Pending" and self._pending_too_long(status):
+            reason = patch.get("reason") or "Pending"
+            message = (
+                f"still {reason} after {self.settings.pending_timeout_seconds}s: "
+                f"{patch.get('message')}"
+            )
+            return await self._lose(body, status, names, job, generation, now, reason, message)
+        return patch
+
+    async def _pods(self, owner: Owner, names: b.ForgeRunNames) -> fs.Pods:
+        """Why the newest pod cannot start, and the newest failed attempt's result."""
+        found = await self.kube.request(
+            "GET",
+            path("v1", "Pod", owner.namespace),
+            params={"labelSelector": f"job-name={names.job}"},
+        )
+        items = sorted(
+            found.get("items") or [], key=lambda p: p["metadata"].get("creationTimestamp") or ""
+        )
+        live = [p for p in items if (p.get("status") or {}).get("phase") in ("Pending", None)]
+        problem = fs.pod_problem(live[-1]) if live else None
+        failures = []
+        for pod in items:
+            for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+                term = (cs.get("state") or {}).get("terminated") or {}
+                if cs.get("name") == b.CONTAINER and term.get("exitCode"):
+                    parsed = fs.parse_termination(term.get("message"))
+                    failures.append(
+                        (parsed.message if parsed else None)
+                        or term.get("reason")
+                        or f"exit code {term['exitCode']}"
+                    )
+        return fs.Pods(problem, failures[-1] if failures else None)
+
+    def _pending_too_long(self, status: dict[str, Any]) -> bool:
+        start = status.get("startTime")
+        if not start:
+            return False
+        waited = datetime.now(UTC).timestamp() - parse_time(start).timestamp()
+        return waited > self.settings.pending_timeout_seconds
+
+    async def _apply_changes(
+        self, owner: Owner, spec: ForgeRunSpec, names: b.ForgeRunNames, job: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Spec changes that take effect on a started run: the Job's deadline and retries
+        (the other fields are immutable in the CRD)."""
+        want: dict[str, Any] = {}
+        job_spec = job.get("spec") or {}
+        if job_spec.get("activeDeadlineSeconds") != spec.active_deadline_seconds:
+            want["activeDeadlineSeconds"] = spec.active_deadline_seconds
+        backoff = (
+            spec.backoff_limit if spec.backoff_limit is not None else self.settings.backoff_limit
+        )
+        if job_spec.get("backoffLimit") not in (None, backoff):
+            want["backoffLimit"] = backoff
+        if not want or not job or fs.job_phase(job, None, {})[0] in TERMINAL:
+            return job
+        url = path("batch/v1", "Job", owner.namespace, names.job)
+        return await self.kube.merge_patch(url, {"spec": want})
 
     async def _missing(
         self, owner: Owner, spec: ForgeRunSpec, names: b.ForgeRunNames, job: dict[str, Any] | None
@@ -390,9 +506,31 @@ class ForgeRuns:
         if pushed and pushed != (status.get("git") or {}).get("headCommit"):
             branch = patch["git"].get("branch")
             await self.event(body, "Normal", "Pushed", f"pushed branch {branch} at {pushed[:12]}")
+        await self._label(body, patch)
+        reason = patch.get("reason")
+        if reason in fs.POD_PROBLEMS and reason != status.get("reason"):
+            await self.event(body, "Warning", reason, patch.get("message") or reason)
+        if reason == "Retrying" and patch.get("attempt") != status.get("attempt"):
+            await self.event(body, "Warning", "Retrying", patch.get("message") or reason)
         old, new = status.get("phase"), patch.get("phase")
-        if new and new != old and new != "Pending":
+        # Failures the operator decided already have their event (one, not two).
+        if new and new != old and new != "Pending" and reason not in SELF_ANNOUNCED:
             await self.event(body, *_transition_event(patch))
+
+    async def _label(self, body: dict[str, Any], patch: dict[str, Any]) -> None:
+        """``neam.dev/agent`` and ``neam.dev/phase`` on the run, kept current, so that
+        ``kubectl get fr -l neam.dev/phase=Failed`` works."""
+        meta = body["metadata"]
+        labels = meta.get("labels") or {}
+        want = {
+            "neam.dev/phase": patch.get("phase") or labels.get("neam.dev/phase"),
+            "neam.dev/agent": patch.get("agent") or labels.get("neam.dev/agent"),
+        }
+        want = {k: label_value(v) for k, v in want.items() if v}
+        if all(labels.get(k) == v for k, v in want.items()):
+            return
+        url = path(API_VERSION, KIND, meta["namespace"], meta["name"])
+        await self.kube.merge_patch(url, {"metadata": {"labels": want}})
 
     async def event(self, body: dict[str, Any], type_: str, reason: str, message: str) -> None:
         await events.record(self.kube, body, type_, reason, message)
@@ -417,3 +555,8 @@ def _transition_event(patch: dict[str, Any]) -> tuple[str, str, str]:
     )
     kind = "Normal" if phase in ("Succeeded", "Stopped") else "Warning"
     return kind, phase, f"{summary}: {detail}" if detail else summary
+
+
+def _named(spec: ForgeRunSpec, patch: dict[str, Any]) -> dict[str, Any]:
+    """A status patch for a run not launched: its AGENT column shows ``spec.agent``."""
+    return {**patch, "agent": spec.agent} if spec.agent else patch

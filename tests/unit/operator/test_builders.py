@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from neam_operator.builders import forgerun as b
-from neam_operator.builders.common import Owner, child_name
+from neam_operator.builders.common import Owner, child_name, label_value
 from neam_operator.models import ForgeRunSpec
 from neam_operator.settings import Settings
 
@@ -244,3 +244,10 @@ def test_a_run_on_a_repository_gets_flags_and_its_credentials_as_files() -> None
         "--push-branch",
         "feature/x",
     ]
+
+
+def test_label_values_of_long_names_never_collide() -> None:
+    a, b_ = "x" * 60 + "-alpha", "x" * 60 + "-bravo"
+    assert label_value(a) != label_value(b_)
+    assert len(label_value(a)) <= 63 and label_value(a) == label_value(a)
+    assert label_value("short") == "short"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from neam_operator import forgestatus as fs
 from neam_operator.conditions import find
 
@@ -99,6 +100,31 @@ def test_failed_job() -> None:
     assert out["message"] == "boom" and out["completionTime"] == NOW
     assert _cond(out, "Succeeded") == "False" and _cond(out, "Stalled") == "True"
     assert find(out["conditions"], "Succeeded")["reason"] == "BackoffLimitExceeded"
+
+
+@pytest.mark.parametrize("job_end", ["Complete", "Failed"])
+@pytest.mark.parametrize(
+    ("outcome", "phase", "reason"),
+    [
+        ("completed", "Succeeded", "Completed"),
+        ("iteration_limit", "Failed", "IterationLimit"),
+        ("cost_limit", "Failed", "CostLimit"),
+        ("aborted", "Failed", "Aborted"),
+        ("error", "Failed", "Error"),
+    ],
+)
+def test_every_outcome_maps_to_one_phase(
+    job_end: str, outcome: str, phase: str, reason: str
+) -> None:
+    """Only ``completed`` is a success, whatever the Job says; the outcome names the reason."""
+    out = fs.observe(_launched(), 1, _job(cond=job_end), fs.Termination(outcome), NOW)
+    if job_end == "Failed" and outcome == "completed":  # a Job that failed never completed
+        outcome, phase, reason = "error", "Failed", "BackoffLimitExceeded"
+    succeeded = find(out["conditions"], "Succeeded")
+    assert (out["phase"], out["outcome"], succeeded["reason"]) == (phase, outcome, reason)
+    assert succeeded["status"] == ("True" if phase == "Succeeded" else "False")
+    assert _cond(out, "Stalled") == ("False" if phase == "Succeeded" else "True")
+    assert _cond(out, "Ready") == ("True" if phase == "Succeeded" else "False")
 
 
 def test_stop_goes_through_stopping_to_stopped() -> None:
