@@ -46,6 +46,7 @@ from neam.agents.results import ForgeProgress, ForgeResult
 from neam.agents.sessions import SessionStore
 from neam.agents.tools import Confirm, SkillExecutor, run_tool_loop, tool_spec
 from neam.lang import Interpreter, NeamRuntimeError, load_program
+from neam.lang.host import NodeCallback
 from neam.orchestration.dag import dag_execute
 from neam.orchestration.spawn import spawn
 from neam.providers import get_provider
@@ -232,7 +233,9 @@ class AgentRuntime:
         timeout = self.timeout_of(decl)
         return GuardPipeline(
             guards,
-            lambda g, h, v: self.interpreter(workspace).call_guard(g, h, v, timeout=timeout),
+            lambda g, h, v: self.interpreter(workspace).call_guard(
+                g, h, v, timeout=timeout, agent=decl.name
+            ),
         )
 
     def _skills(self, decl: Any, workspace: Path, guards: GuardPipeline) -> tuple[list, Any]:
@@ -242,7 +245,9 @@ class AgentRuntime:
         executor = SkillExecutor(
             decl.name,
             names,
-            lambda n, a: self.interpreter(workspace).call_skill(n, a, timeout=timeout),
+            lambda n, a: self.interpreter(workspace).call_skill(
+                n, a, timeout=timeout, agent=decl.name
+            ),
             guards,
             sensitive={n for n in names if self.program.skills[n].sensitive},
             confirm=self.confirm,
@@ -437,7 +442,7 @@ class AgentRuntime:
                     return True
                 takes_ctx = bool(self.program.functions[verify_name].params)
                 return self.interpreter(spec.workspace).call_function(
-                    verify_name, [ctx] if takes_ctx else [], timeout=timeout
+                    verify_name, [ctx] if takes_ctx else [], timeout=timeout, agent=decl.name
                 )
 
             loop = ForgeLoop(
@@ -465,7 +470,7 @@ class AgentRuntime:
         self,
         nodes: list[dict[str, Any]],
         parallelism: int = 4,
-        on_node: Callable[[str, str, Any], None] | None = None,
+        on_node: NodeCallback | None = None,
     ) -> dict[str, Any]:
         return dag_execute(self, nodes, parallelism=parallelism, on_node=on_node)
 
@@ -495,8 +500,10 @@ class RuntimeHost:
     def spawn(self, agent: str, task: str) -> Any:
         return self._rt.spawn(agent, task)
 
-    def dag_execute(self, nodes: list[dict[str, Any]]) -> dict[str, Any]:
-        return self._rt.dag_execute(nodes)
+    def dag_execute(
+        self, nodes: list[dict[str, Any]], on_node: NodeCallback | None = None
+    ) -> dict[str, Any]:
+        return self._rt.dag_execute(nodes, on_node=on_node)
 
     def memory_search(self, agent: str, query: str, limit: int = 5) -> list[dict[str, Any]]:
         return self._rt.memory_search(agent, query, limit)
