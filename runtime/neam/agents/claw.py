@@ -6,6 +6,7 @@ import functools
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,15 @@ from neam.agents.tools import SkillExecutor, run_tool_loop
 from neam.providers import ToolSpec
 
 DEFAULT_MEMORY_RESULTS = 3
+
+
+@dataclass(frozen=True)
+class ClawTurn:
+    """What one turn answered and did (the runtime's monitor records it)."""
+
+    reply: str
+    tool_calls: int
+    cost: Decimal
 
 
 @dataclass
@@ -86,7 +96,8 @@ class ClawAgent:
     def _open(self, key: str) -> AbstractContextManager[Session]:
         return self.store.open(self.name, key, self.settings.max_history_turns)
 
-    def ask(self, key: str, message: str) -> str:
+    def ask(self, key: str, message: str) -> ClawTurn:
+        """One turn of session ``key``: the reply, and what the turn did."""
         with self._open(key) as session:
             self._idle_reset(session)
             try:
@@ -110,15 +121,27 @@ class ClawAgent:
                 reply = str(self.guards.apply("output", result.text))
             except GuardBlocked as exc:
                 return self._record(
-                    session, text, f"[{exc}]", result.calls, blocked=True, cost=str(result.cost)
+                    session, text, f"[{exc}]", result.calls, blocked=True, cost=result.cost
                 )
-            return self._record(session, text, reply, result.calls, cost=str(result.cost))
+            return self._record(session, text, reply, result.calls, cost=result.cost)
 
     def _record(
-        self, session: Session, user: str, reply: str, calls: list[dict[str, Any]], **extra: Any
-    ) -> str:
-        self.store.append_turn(session, {"user": user, "assistant": reply, "tools": calls, **extra})
-        return reply
+        self,
+        session: Session,
+        user: str,
+        reply: str,
+        calls: list[dict[str, Any]],
+        *,
+        cost: Decimal | None = None,
+        blocked: bool = False,
+    ) -> ClawTurn:
+        record: dict[str, Any] = {"user": user, "assistant": reply, "tools": calls}
+        if blocked:
+            record["blocked"] = True
+        if cost is not None:
+            record["cost"] = str(cost)
+        self.store.append_turn(session, record)
+        return ClawTurn(reply, len(calls), cost or Decimal(0))
 
     def _idle_reset(self, session: Session) -> None:
         idle = self.settings.idle_reset_minutes

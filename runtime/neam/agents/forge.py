@@ -130,9 +130,12 @@ class ForgeLoop:
         stop: threading.Event | None = None,
         on_progress: Callable[[ForgeProgress], None] | None = None,
         lock: forge_lock.WorkspaceLock | None = None,
+        observe: Callable[[int, dict[str, float]], None] | None = None,
     ) -> None:
         """``lock``: the workspace lock when the caller already holds it; the loop
-        takes it over and releases it when the run ends (else it locks itself)."""
+        takes it over and releases it when the run ends (else it locks itself).
+        ``observe(iteration, values)`` is told each iteration's ``tool_calls`` and
+        ``response_time_ms`` (the model and tool work, verify excluded)."""
         self.spec = spec
         self.lock = lock
         self.provider = provider
@@ -141,6 +144,7 @@ class ForgeLoop:
         self.verify = verify
         self.stop = stop or threading.Event()
         self.on_progress = on_progress
+        self.observe = observe
         self.progress_path = spec.file(spec.progress_file, "progress")
         self.learnings_path = spec.file(spec.learnings_file, "learnings")
 
@@ -248,6 +252,7 @@ class ForgeLoop:
             {"role": "system", "content": spec.system},
             {"role": "user", "content": self._prompt(state, tasks)},
         ]
+        started = time.monotonic()
         reply = run_tool_loop(
             self.provider,
             messages,
@@ -256,6 +261,11 @@ class ForgeLoop:
             temperature=spec.temperature,
             on_cost=spent,
         )
+        if self.observe is not None:
+            elapsed_ms = (time.monotonic() - started) * 1000
+            self.observe(
+                state.iteration, {"tool_calls": len(reply.calls), "response_time_ms": elapsed_ms}
+            )
         verdict = classify(
             self.verify(
                 {

@@ -29,6 +29,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +41,7 @@ from neam.agents.forge import DEFAULT_MAX_ITERATIONS, ForgeLoop, ForgeSpec, requ
 from neam.agents.forge_lock import ForgeBusyError, WorkspaceLock
 from neam.agents.guards import GuardBlocked, GuardPipeline
 from neam.agents.memory import MemoryIndex
+from neam.agents.monitor import Monitor
 from neam.agents.names import check_component
 from neam.agents.prelude import prelude_program
 from neam.agents.results import ForgeProgress, ForgeResult
@@ -65,6 +67,7 @@ log = logging.getLogger("neam.agents")
 
 DEFAULT_MAX_COST = Decimal("10.0")
 DEFAULT_CALL_TIMEOUT = 10.0  # seconds of Neam code per skill, guard or verify call
+MONITORABLE = "Monitorable"
 _KIND_NAMES = {"agent": "plain agent", "claw": "claw agent", "forge": "forge agent"}
 
 
@@ -141,6 +144,11 @@ class AgentRuntime:
         self._claws: dict[str, ClawAgent] = {}
         self._memories: dict[Path, MemoryIndex] = {}
         self._local = threading.local()
+        self.monitor = Monitor(
+            lambda agent: self.call_trait(agent, MONITORABLE, "baseline"),
+            lambda agent, event: self.call_trait(agent, MONITORABLE, "on_anomaly", event),
+            lambda agent: program.impl_for(agent, MONITORABLE) is not None,
+        )
 
     @classmethod
     def load(cls, path: str | Path, **kwargs: Any) -> AgentRuntime:
@@ -223,6 +231,14 @@ class AgentRuntime:
         runtime error; for a process shutting down, so no call outlives it."""
         self._cancel.set()
 
+    def call_trait(self, agent: str, trait: str, method: str, *args: Any) -> Any:
+        """Runs ``method`` of ``impl trait for agent`` as that agent, in this thread's
+        interpreter for its workspace, within its call time limit (Monitorable and
+        Schedulable hooks). Raises NeamRuntimeError when the Neam code fails."""
+        decl = self.decl(agent)
+        interp = self.interpreter(self.workspace(decl))
+        return interp.call_impl(agent, trait, method, list(args), timeout=self.timeout_of(decl))
+
     def timeout_of(self, decl: Any) -> float:
         """The agent's ``call_timeout_seconds``, else the runtime's call timeout."""
         return float(decl.config.get("call_timeout_seconds") or self.call_timeout)
@@ -296,7 +312,23 @@ class AgentRuntime:
 
     def ask(self, agent: str, session_key: str, message: str) -> str:
         """One claw turn in session ``session_key``."""
-        return self.claw(agent).ask(check_component(session_key, "session key"), message)
+        claw = self.claw(agent)
+        key = check_component(session_key, "session key")
+        started = time.monotonic()
+        turn = claw.ask(key, message)
+        self._observe_turn(claw.name, started, turn.tool_calls, turn.cost, session_key=key)
+        return turn.reply
+
+    def _observe_turn(
+        self, agent: str, started: float, tool_calls: int, cost: Decimal, **context: Any
+    ) -> None:
+        """Records a claw or plain agent turn with the monitor (Monitorable)."""
+        values = {
+            "tool_calls": tool_calls,
+            "response_time_ms": (time.monotonic() - started) * 1000,
+            "cost": float(cost),
+        }
+        self.monitor.record(agent, "turn", values, **context)
 
     def reset_session(self, agent: str, session_key: str) -> None:
         self.claw(agent).reset(check_component(session_key, "session key"))
@@ -325,6 +357,8 @@ class AgentRuntime:
         workspace = self.workspace(decl)
         guards = self._guards(decl, workspace)
         tools, executor = self._skills(decl, workspace, guards)
+        started = time.monotonic()
+        calls, cost = 0, Decimal(0)
         try:
             text = str(guards.apply("input", query))
             messages = [
@@ -338,9 +372,12 @@ class AgentRuntime:
                 executor,
                 temperature=decl.config.get("temperature"),
             )
-            return str(guards.apply("output", result.text))
+            calls, cost = len(result.calls), result.cost
+            reply = str(guards.apply("output", result.text))
         except GuardBlocked as exc:
-            return f"[{exc}]"
+            reply = f"[{exc}]"
+        self._observe_turn(decl.name, started, calls, cost)
+        return reply
 
     def single_turn(self, agent: str, task: str) -> tuple[Any, str, Decimal]:
         """One LLM call with the agent's system prompt and no tools (``spawn``).
@@ -445,6 +482,12 @@ class AgentRuntime:
                     verify_name, [ctx] if takes_ctx else [], timeout=timeout, agent=decl.name
                 )
 
+            iterations: list[int] = []
+
+            def observe(iteration: int, values: dict[str, float]) -> None:
+                iterations.append(iteration)
+                self.monitor.record(decl.name, "iteration", values, iteration=iteration)
+
             loop = ForgeLoop(
                 spec,
                 provider=self.provider(decl),
@@ -454,12 +497,17 @@ class AgentRuntime:
                 stop=stop,
                 on_progress=on_progress,
                 lock=lock,
+                observe=observe,
             )
         except BaseException:
             if lock is not None:
                 lock.release()
             raise
-        return loop.run()
+        result = loop.run()
+        if iterations:  # a run call that only reported a finished run observed nothing
+            values = {"iterations": result.iterations, "cost": float(result.total_cost)}
+            self.monitor.record(decl.name, "run", values, outcome=result.outcome)
+        return result
 
     # -- orchestration ---------------------------------------------------------------
 

@@ -28,6 +28,15 @@ from neam.api.version import VERSION
 
 log = logging.getLogger("neam.api")
 
+
+def warm_baselines(runtime: Any) -> None:
+    """Calls every Monitorable agent's ``baseline()`` once, before serving, so the
+    admin status never runs Neam code on the event loop."""
+    program = runtime.program
+    for name in (*program.claw_agents, *program.forge_agents, *program.agents):
+        runtime.monitor.baseline(name)
+
+
 Loader = Callable[[Settings, ConfirmationBroker], tuple[Any, Path]]
 
 
@@ -59,6 +68,7 @@ def create_app(
         try:
             runtime, path = await asyncio.to_thread(loader, settings, state.confirmations)
             providers = await asyncio.to_thread(check_providers, runtime)
+            await asyncio.to_thread(warm_baselines, runtime)
         except Exception as exc:
             message = f"cannot load the program: {exc}"
             state.load_error = message
