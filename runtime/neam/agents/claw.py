@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from neam.agents import compaction
+from neam.agents import compaction, summarizer
 from neam.agents.guards import GuardBlocked, GuardPipeline
 from neam.agents.memory import MemoryIndex
 from neam.agents.sessions import DEFAULT_MAX_HISTORY_TURNS, Session, SessionStore
@@ -18,6 +19,24 @@ from neam.agents.tools import SkillExecutor, run_tool_loop
 from neam.providers import ToolSpec
 
 DEFAULT_MEMORY_RESULTS = 3
+log = logging.getLogger("neam.claw")
+
+
+COMPACTED, NOTHING_TO_COMPACT, DISABLED = "compacted", "nothing_to_compact", "disabled"
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """What compacting one session did."""
+
+    session_key: str
+    status: str  # COMPACTED, NOTHING_TO_COMPACT or DISABLED
+    turns_before: int
+    turns_after: int
+    summary_length: int = 0
+    summarizer: str | None = None  # "model", or "local" when the model call failed
+    error: str | None = None  # why the model's summary was not used
+    cost: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -176,24 +195,36 @@ class ClawAgent:
         with self._open(key) as session:
             self.store.archive(session)
 
-    def compact(self, key: str) -> dict[str, int]:
+    def compact(self, key: str) -> Compaction:
         with self._open(key) as session:
             return self._compact(session)
 
-    def _compact(self, session: Session) -> dict[str, int]:
+    def _compact(self, session: Session) -> Compaction:
+        """Summarises the oldest two thirds of the turns with the model (the local
+        summary when that fails), flushes durable facts to MEMORY.md and rewrites
+        the session as the summary plus the kept turns."""
         turns = self.store.read_turns(session)
         before = len(turns)
-        keep = compaction.keep_count(self.settings.max_history_turns)
-        if before <= keep or self.settings.compaction == "disabled":
-            return {"turns_before": before, "turns_after": before, "summary_length": 0}
-        old, kept = turns[:-keep], turns[-keep:]
-        summary = compaction.summarize(session.summary, old)
-        if self.settings.flush_memory:
-            compaction.flush_to_memory(
-                self.workspace, session.key, compaction.durable_facts(old), summary
+        if self.settings.compaction == "disabled":
+            return Compaction(session.key, DISABLED, before, before)
+        count = compaction.summarised_count(before, self.settings.max_history_turns)
+        if count == 0:
+            return Compaction(session.key, NOTHING_TO_COMPACT, before, before)
+        old, kept = turns[:count], turns[count:]
+        try:
+            made = summarizer.summarize(self.provider, session.summary, old)
+            summary, facts, cost, by, error = made.summary, made.facts, made.cost, "model", None
+        except summarizer.SummaryError as exc:
+            log.warning(
+                "claw %s, session %s: %s; using the local summary", self.name, session.key, exc
             )
-        self.store.rewrite(session, summary, len(old), kept)
-        return {"turns_before": before, "turns_after": len(kept), "summary_length": len(summary)}
+            summary = compaction.summarize(session.summary, old)
+            facts, cost, by, error = compaction.durable_facts(old), Decimal(0), "local", str(exc)
+        if self.settings.flush_memory:
+            compaction.flush_to_memory(self.workspace, session.key, facts, summary, by)
+        record = {"summarizer": by, "cost": str(cost), **({"error": error} if error else {})}
+        self.store.rewrite(session, summary, len(old), kept, record)
+        return Compaction(session.key, COMPACTED, before, len(kept), len(summary), by, error, cost)
 
     def history(self, key: str) -> list[dict[str, Any]]:
         with self._open(key) as session:

@@ -35,7 +35,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from neam.agents import forge_lock
+from neam.agents import compaction, compaction_report, forge_lock
 from neam.agents.claw import ClawAgent, ClawSettings
 from neam.agents.forge import DEFAULT_MAX_ITERATIONS, ForgeLoop, ForgeSpec, require_writable
 from neam.agents.forge_lock import ForgeBusyError, WorkspaceLock
@@ -333,15 +333,15 @@ class AgentRuntime:
     def reset_session(self, agent: str, session_key: str) -> None:
         self.claw(agent).reset(check_component(session_key, "session key"))
 
-    def compact(self, agent: str, session_key: str | None = None) -> dict[str, int]:
-        """Compacts one session, or every session of the agent (totals are summed)."""
+    def compact(self, agent: str, session_key: str | None = None) -> dict[str, Any]:
+        """Compacts one session, or every session of the agent; the report
+        (:func:`neam.agents.compaction_report.report`) sums the counts and says what
+        happened (``status``, ``summarizer``, ``fallback_reason``, ``message``)."""
         claw = self.claw(agent)
         keys = [session_key] if session_key is not None else claw.store.keys(agent)
-        total = {"turns_before": 0, "turns_after": 0, "summary_length": 0}
-        for key in keys:
-            for field, value in claw.compact(check_component(key, "session key")).items():
-                total[field] += value
-        return total
+        done = [claw.compact(check_component(key, "session key")) for key in keys]
+        keep = compaction.kept_recent(claw.settings.max_history_turns)
+        return compaction_report.report(claw.name, done, keep)
 
     def session_count(self, agent: str) -> int:
         return self.claw(agent).store.count(agent)
