@@ -1,4 +1,5 @@
-"""Claw agent turns: sessions, history limits, idle reset, guards, memory, compaction."""
+"""Claw agent turns: sessions, history limits, idle and daily resets, guards, memory,
+compaction."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,7 @@ class ClawSettings:
     system: str
     max_history_turns: int
     idle_reset_minutes: float | None
+    daily_reset_hour: int | None  # UTC
     compaction: str
     compaction_threshold: float
     search: str | None
@@ -72,6 +75,7 @@ class ClawSettings:
             system=str(config.get("system") or ""),
             max_history_turns=int(session.get("max_history_turns") or DEFAULT_MAX_HISTORY_TURNS),
             idle_reset_minutes=float(idle) if idle else None,
+            daily_reset_hour=session.get("daily_reset_hour"),
             compaction=str(session.get("compaction") or "manual"),
             compaction_threshold=float(
                 session.get("compaction_threshold") or compaction.AUTO_THRESHOLD
@@ -84,6 +88,16 @@ class ClawSettings:
             flush_memory=memory.get("flush_on_compaction", True) is not False,
             temperature=config.get("temperature"),
         )
+
+
+def daily_reset_due(last_ts: float, now: float, hour: int) -> bool:
+    """Whether ``hour``:00 UTC came after ``last_ts`` and no later than ``now``: the most
+    recent such moment is today's when it has passed, else yesterday's."""
+    current = datetime.fromtimestamp(now, UTC)
+    boundary = current.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if boundary > current:
+        boundary -= timedelta(days=1)
+    return last_ts < boundary.timestamp()
 
 
 class ClawAgent:
@@ -118,7 +132,7 @@ class ClawAgent:
     def ask(self, key: str, message: str) -> ClawTurn:
         """One turn of session ``key``: the reply, and what the turn did."""
         with self._open(key) as session:
-            self._idle_reset(session)
+            self._reset_if_due(session)
             try:
                 text = str(self.guards.apply("input", message))
             except GuardBlocked as exc:
@@ -162,9 +176,17 @@ class ClawAgent:
         self.store.append_turn(session, record)
         return ClawTurn(reply, len(calls), cost or Decimal(0))
 
-    def _idle_reset(self, session: Session) -> None:
+    def _reset_if_due(self, session: Session) -> None:
+        """Archives the session when it was idle for ``idle_reset_minutes``, or when
+        ``daily_reset_hour`` (UTC) passed since its last turn."""
+        last, now = session.last_ts, time.time()
+        if last is None:
+            return
         idle = self.settings.idle_reset_minutes
-        if idle and session.last_ts is not None and time.time() - session.last_ts > idle * 60:
+        hour = self.settings.daily_reset_hour
+        if (idle and now - last > idle * 60) or (
+            hour is not None and daily_reset_due(last, now, hour)
+        ):
             self.store.archive(session)
 
     def _messages(self, session: Session, text: str) -> list[dict[str, Any]]:
