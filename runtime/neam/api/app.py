@@ -78,6 +78,8 @@ def create_app(
             return
         state.attach(runtime, str(path), providers)
         log.info("program %s loaded; providers: %s", path, providers or "none")
+        scheduler = state.scheduler = state.schedule()
+        await asyncio.to_thread(scheduler.start)  # heartbeat_interval() and cron() are Neam code
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -88,6 +90,8 @@ def create_app(
             yield
         finally:
             task.cancel()
+            if state.scheduler is not None:
+                state.scheduler.stop()
             if state.forge is not None:
                 state.forge.stop_all()
             if state.runtime is not None:

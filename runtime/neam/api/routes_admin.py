@@ -113,6 +113,9 @@ async def admin_status(request: Request) -> dict[str, object]:
                 }
                 if kind == "forge":
                     entry["running"] = state.forge.is_running(name)
+                if kind == "claw":  # heartbeats and cron schedules (Schedulable)
+                    scheduler = state.scheduler
+                    entry["schedule"] = None if scheduler is None else scheduler.status(name)
                 # baselines were computed when the program loaded: no Neam code runs here
                 entry["monitor"] = runtime.monitor.status(name, compute=False)
                 agents.append(entry)
