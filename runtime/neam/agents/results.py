@@ -28,6 +28,8 @@ class ForgeResult:
     iterations: int
     total_cost: Decimal
     message: str
+    # stopped by a shutdown before it ended (``outcome`` is "aborted"): resumable
+    interrupted: bool = False
 
     def to_json_dict(self) -> dict[str, Any]:
         return {

@@ -451,9 +451,12 @@ class AgentRuntime:
         on_progress: Callable[[ForgeProgress], None] | None = None,
         task: str | None = None,
         lock: WorkspaceLock | None = None,
+        interrupt: threading.Event | None = None,
     ) -> ForgeResult:
         """Runs (or resumes) a forge loop to an outcome; blocks until it ends. ``task`` is
-        the loop's one task when the workspace has no plan file.
+        the loop's one task when the workspace has no plan file. ``stop`` ends it
+        after the current iteration (``aborted``); with ``interrupt`` set too (a
+        server shutting down) the run stays ``running`` on disk, to be resumed.
 
         The run holds its workspace's lock throughout: ``lock`` when the caller
         took it with :meth:`lock_forge` (released when the run ends, also on a
@@ -498,6 +501,7 @@ class AgentRuntime:
                 on_progress=on_progress,
                 lock=lock,
                 observe=observe,
+                interrupt=interrupt,
             )
         except BaseException:
             if lock is not None:

@@ -80,6 +80,10 @@ def create_app(
         log.info("program %s loaded; providers: %s", path, providers or "none")
         scheduler = state.scheduler = state.schedule()
         await asyncio.to_thread(scheduler.start)  # heartbeat_interval() and cron() are Neam code
+        if settings.resume_forge and state.forge is not None:
+            resumed = await asyncio.to_thread(state.forge.resume_interrupted)
+            if resumed:
+                log.info("resumed interrupted forge runs: %s", ", ".join(resumed))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -93,7 +97,7 @@ def create_app(
             if state.scheduler is not None:
                 state.scheduler.stop()
             if state.forge is not None:
-                state.forge.stop_all()
+                state.forge.stop_all(interrupt=True)  # resumable after the restart
             if state.runtime is not None:
                 state.runtime.cancel_calls()  # no stuck Neam call keeps the process alive
             state.confirmations.deny_all()

@@ -66,7 +66,8 @@ class DrainingServer(uvicorn.Server):
         deadline = time.monotonic() + state.settings.drain_seconds
         if state.scheduler is not None:
             state.scheduler.stop()  # no heartbeat or cron hook starts while draining
-        stopping = state.forge.stop_all() if state.forge else []
+        # interrupted, not ended: the runs resume on start (or --resume-forge) after a restart
+        stopping = state.forge.stop_all(interrupt=True) if state.forge else []
         if stopping:
             log.info("asked forge loops to stop after their iteration: %s", ", ".join(stopping))
         state.confirmations.deny_all()

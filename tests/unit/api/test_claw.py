@@ -39,6 +39,11 @@ def test_listings_match_the_seed_shapes(demo) -> None:
                 "max_iterations": 25,
                 "max_cost": 10.0,
                 "running": False,
+                # beyond the seed: the saved run's state (docs/api.md, restarts)
+                "last_outcome": None,
+                "iteration": 0,
+                "total_cost": 0.0,
+                "interrupted": False,
             }
         ]
     }
