@@ -5,10 +5,10 @@ For each agent with ``impl Schedulable``:
 - ``on_heartbeat(self)`` is called every ``heartbeat_interval(self)``
   milliseconds (:data:`DEFAULT_HEARTBEAT_MS`, 30 minutes, without that method;
   at least :data:`MIN_HEARTBEAT_MS`), the first time one interval after the start;
-- ``on_cron(self, id)`` is called whenever a schedule that ``cron(self)`` declares
-  matches (UTC, see :mod:`neam.agents.cron`). ``cron`` returns one expression
-  (its id is the expression), a list of them (each its own id), or a map from
-  id to expression.
+- ``on_cron(self, id)`` is called whenever a schedule that ``cron(self)`` (or, without
+  it, ``schedule(self)``) declares matches (UTC, see :mod:`neam.agents.cron`). It
+  returns one expression (its id is the expression), a list of them (each its
+  own id), or a map from id to expression.
 
 ``heartbeat_interval`` and ``cron`` are called once, when the scheduler starts.
 Every agent has one thread; hooks run on it as the agent, within its call time
@@ -36,6 +36,7 @@ log = logging.getLogger("neam.scheduler")
 SCHEDULABLE = "Schedulable"
 DEFAULT_HEARTBEAT_MS = 30 * 60 * 1000
 MIN_HEARTBEAT_MS = 10
+CRON_DECLARATIONS = ("cron", "schedule")  # the methods that may declare the schedules
 
 
 @dataclass
@@ -160,11 +161,12 @@ class Scheduler:
                 schedule.interval_ms = _interval(raw)
             except Exception as exc:  # a Neam fault or a bad value: no heartbeat
                 schedule.problems.append(f"no heartbeat: {exc}")
-        if "on_cron" in methods and "cron" not in methods:
+        declare = next((m for m in CRON_DECLARATIONS if m in methods), None)
+        if "on_cron" in methods and declare is None:
             schedule.problems.append("on_cron is defined but no cron() declares a schedule")
-        elif "on_cron" in methods:
+        elif "on_cron" in methods and declare is not None:
             try:
-                expressions = _expressions(self._runtime.call_trait(agent, SCHEDULABLE, "cron"))
+                expressions = _expressions(self._runtime.call_trait(agent, SCHEDULABLE, declare))
             except Exception as exc:
                 schedule.problems.append(f"no cron schedule: {exc}")
                 expressions = {}

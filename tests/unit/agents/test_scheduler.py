@@ -41,7 +41,7 @@ impl Schedulable for a {
   fn on_cron(self, id) { return nil; }
 }
 impl Schedulable for b {
-  fn cron(self) { return ["not cron", "0 3 * * *"]; }
+  fn schedule(self) { return ["not cron", "0 3 * * *"]; }
   fn on_cron(self, id) { return nil; }
 }
 impl Schedulable for c {
