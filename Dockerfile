@@ -20,13 +20,15 @@ COPY operator ./operator
 RUN /opt/neam/bin/pip install --no-cache-dir --no-deps .
 
 FROM ${BASE_IMAGE}
-# git: forge agents with checkpoint "git" commit the workspace after every iteration.
+# git: forge agents with checkpoint "git" commit the workspace after every iteration,
+# and a ForgeRun with spec.git clones its workspace and pushes a branch (openssh-client
+# for ssh:// and git@ URLs).
 # Workspaces are volumes whose root directory belongs to root (the kubelet applies
 # fsGroup 10001 to it), so git would refuse them as "dubious ownership": trust the
 # workspace mount point for every git command run in the image (neam-forge itself
 # also trusts whatever workspace it is given).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git ca-certificates \
+ && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && git config --system --add safe.directory /workspace \
  && groupadd --gid 10001 neam \

@@ -54,6 +54,7 @@ KINDS = [
             _col("Iter", ".status.iteration", "integer"),
             _col("Max", ".status.maxIterations", "integer"),
             _col("Cost", ".status.totalCost"),
+            _col("Branch", ".status.git.branch"),
             AGE,
             _col("Task", ".status.currentTask", priority=1),
             _col("Message", ".status.message", priority=1),

@@ -22,6 +22,18 @@ class Termination:
     iterations: int | None = None
     total_cost: str | None = None
     message: str | None = None
+    git: dict[str, str] | None = None
+
+
+GIT_FIELDS = ("url", "branch", "baseCommit", "headCommit", "pushError")
+
+
+def git_status(value: Any) -> dict[str, str] | None:
+    """The runtime's Git report, keeping only known fields with bounded strings."""
+    if not isinstance(value, dict):
+        return None
+    out = {k: str(value[k])[:MESSAGE_LIMIT] for k in GIT_FIELDS if value.get(k)}
+    return out or None
 
 
 def parse_termination(text: str | None) -> Termination | None:
@@ -43,6 +55,7 @@ def parse_termination(text: str | None) -> Termination | None:
         iterations=iterations if isinstance(iterations, int) and iterations >= 0 else None,
         total_cost=decimal_string(data.get("total_cost")),
         message=str(message)[:MESSAGE_LIMIT] if message is not None else None,
+        git=git_status(data.get("git")),
     )
 
 
@@ -61,6 +74,7 @@ def final_progress(progress: dict[str, Any]) -> Termination | None:
         iterations=iteration if isinstance(iteration, int) else None,
         total_cost=decimal_string(progress.get("totalCost")),
         message=progress.get("message"),
+        git=git_status(progress.get("git")),
     )
 
 
@@ -151,6 +165,7 @@ def observe(
         "totalCost": t.total_cost or progress.get("totalCost") or status.get("totalCost") or "0",
         "currentTask": progress.get("currentTask"),
         "maxIterations": status.get("maxIterations") or progress.get("maxIterations"),
+        "git": t.git or git_status(progress.get("git")) or status.get("git"),
     }
     if phase in ("Succeeded", "Failed", "Stopped"):
         patch["completionTime"] = status.get("completionTime") or _finish_time(job, now)

@@ -158,6 +158,46 @@ Conditions = Annotated[list[Condition], Field(max_length=16)]
 # ---------------------------------------------------------------- ForgeRun
 
 
+class GitAuthor(Model):
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[^<>\n]+$")
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^<>\s@]+@[^<>\s@]+$")
+
+
+class GitSpec(Model):
+    """Work on a clone of a repository and push the result as a branch."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            (
+                "self.url.matches('^(https?|ssh|git)://[^\\\\s]+$') || "
+                "self.url.matches('^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\\\\s]+$')",
+                "url must be an https://, http://, ssh:// or git:// URL, or user@host:path",
+            ),
+            (
+                "!self.url.matches('^(?i)(https?|git)://[^/@]*@') && "
+                "!self.url.matches('^(?i)ssh://[^/@:]*:[^/@]*@')",
+                "url must not hold credentials: put them in the Secret of secretRef",
+            ),
+        )
+    )
+    url: str = Field(max_length=2048)
+    revision: str | None = Field(
+        None, max_length=256, description="branch, tag or commit (default: the remote's HEAD)"
+    )
+    push_branch: str | None = Field(
+        None,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9._/-]*$",
+        description="the branch the result is pushed to (default: neam/<run name>)",
+    )
+    secret_ref: SecretRef | None = Field(
+        None,
+        description="a Secret with username and password (a token) for HTTPS, or "
+        "ssh-privatekey and known_hosts for SSH; mounted as files",
+    )
+    author: GitAuthor | None = None
+
+
 class ForgeRunSpec(Model):
     """A bounded build-verify loop of one forge agent, run once in a Job."""
 
@@ -172,6 +212,7 @@ class ForgeRunSpec(Model):
             _immutable("maxIterations"),
             _immutable("maxCost"),
             _immutable("task"),
+            _immutable("git"),
             _immutable("workspace"),
             _immutable("image"),
             _immutable("env"),
@@ -192,6 +233,7 @@ class ForgeRunSpec(Model):
         description="the loop's task when the workspace has no plan file "
         "(default: the goal in the agent's system prompt)",
     )
+    git: GitSpec | None = None
     workspace: Storage | None = None
     image: str | None = Field(None, max_length=512)
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
@@ -206,6 +248,14 @@ class ForgeRunSpec(Model):
     stop: bool | None = Field(None, description="true suspends the Job; the run ends Stopped")
 
 
+class GitStatus(Model):
+    url: str | None = Field(None, max_length=2048, description="without credentials")
+    branch: str | None = Field(None, max_length=256)
+    base_commit: str | None = Field(None, max_length=64)
+    head_commit: str | None = Field(None, max_length=64, description="the last pushed commit")
+    push_error: str | None = Field(None, max_length=1024)
+
+
 class ForgeProgressStatus(Model):
     """What the in-pod reporter writes into status.progress."""
 
@@ -216,6 +266,7 @@ class ForgeProgressStatus(Model):
     outcome: Outcome | None = None
     message: str | None = Field(None, max_length=4096)
     update_time: str | None = None
+    git: GitStatus | None = None
 
 
 class ForgeRunChildren(Model):
@@ -239,6 +290,7 @@ class ForgeRunStatus(Model):
     completion_time: str | None = None
     program_hash: str | None = Field(None, max_length=128)
     children: ForgeRunChildren | None = None
+    git: GitStatus | None = None
     progress: ForgeProgressStatus | None = None
     conditions: Conditions | None = None
 

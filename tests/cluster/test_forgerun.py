@@ -304,7 +304,8 @@ def test_printer_columns(kube: ClusterHandle, ns: str) -> None:
     )
     wait_phase(kube, ns, run, "Succeeded")
     out = kube.kubectl("get", "forgeruns", "-n", ns).stdout.splitlines()
-    assert out[0].split() == ["NAME", "AGENT", "PHASE", "OUTCOME", "ITER", "MAX", "COST", "AGE"]
+    header = ["NAME", "AGENT", "PHASE", "OUTCOME", "ITER", "MAX", "COST", "BRANCH", "AGE"]
+    assert out[0].split() == header
     row = next(line.split() for line in out[1:] if line.startswith(run))
     assert row[1:7] == ["builder", "Succeeded", "completed", "3", "4", "0.0042"]
     short = kube.kubectl("get", "fr", run, "-n", ns).stdout

@@ -74,6 +74,12 @@ def test_crds_are_installed_with_names_and_categories(kube: ClusterHandle, ns: s
             "exactly one of value and valueFrom",
         ),
         ({"secretRefs": [{"name": f"s{i}"} for i in range(17)]}, "spec.secretRefs"),
+        ({"git": {"url": "https://bot:token@git.example.com/a.git"}}, "must not hold credentials"),
+        ({"git": {"url": "https://ghp_token@github.com/a.git"}}, "must not hold credentials"),
+        ({"git": {"url": "ssh://git:pw@git.example.com/a.git"}}, "must not hold credentials"),
+        ({"git": {"url": "file:///etc/passwd"}}, "url must be an https://"),
+        ({"git": {"url": "https://h/a.git", "pushBranch": "-x"}}, "spec.git.pushBranch"),
+        ({"git": {"url": "https://h/a.git", "author": {"name": "x", "email": "no"}}}, "email"),
     ],
 )
 def test_invalid_forgeruns_are_rejected(
@@ -84,6 +90,10 @@ def test_invalid_forgeruns_are_rejected(
 
 def test_valid_forgerun_is_accepted(kube: ClusterHandle, ns: str) -> None:
     apply(kube, forgerun(ns, "fine", maxIterations=1, maxCost="0.5"))
+    for i, url in enumerate(
+        ("https://git.example.com/a.git", "ssh://git@git.example.com/a.git", "git@h.io:o/r.git")
+    ):
+        apply(kube, forgerun(ns, f"git-{i}", git={"url": url, "secretRef": {"name": "creds"}}))
 
 
 def test_started_run_fields_are_immutable(kube: ClusterHandle, ns: str) -> None:

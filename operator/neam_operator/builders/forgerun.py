@@ -28,6 +28,7 @@ WORKSPACE = "/workspace"
 TERMINATION_LOG = "/dev/termination-log"
 CONTAINER = "forge"
 PROGRAM_HASH_ANNOTATION = "neam.dev/program-hash"
+GIT_CREDENTIALS = "/var/run/secrets/neam/git"
 RBAC = "rbac.authorization.k8s.io/v1"
 # Kinds of the children, in the order ``children`` returns them.
 CHILD_KINDS = (
@@ -129,7 +130,29 @@ def role_binding(owner: Owner, names: ForgeRunNames) -> dict[str, Any]:
     return reporter_binding(owner, names.service_account)
 
 
-def forge_command(agent: str, spec: ForgeRunSpec) -> list[str]:
+def push_branch(run: str, spec: ForgeRunSpec) -> str | None:
+    """The branch a run on a repository pushes to (``neam/<run>`` unless given)."""
+    if spec.git is None:
+        return None
+    return spec.git.push_branch or f"neam/{run}"
+
+
+def git_flags(run: str, spec: ForgeRunSpec) -> list[str]:
+    """neam-forge's Git flags: the URL and names only; credentials stay in files."""
+    git = spec.git
+    if git is None:
+        return []
+    flags = ["--git-url", git.url, "--push-branch", push_branch(run, spec) or ""]
+    if git.revision:
+        flags += ["--git-revision", git.revision]
+    if git.author:
+        flags += ["--git-author", f"{git.author.name} <{git.author.email}>"]
+    if git.secret_ref:
+        flags += ["--git-credentials", GIT_CREDENTIALS]
+    return flags
+
+
+def forge_command(run: str, agent: str, spec: ForgeRunSpec) -> list[str]:
     cmd = [
         "neam-forge",
         "--agent",
@@ -147,7 +170,7 @@ def forge_command(agent: str, spec: ForgeRunSpec) -> list[str]:
         cmd += ["--max-cost", spec.max_cost]
     if spec.task is not None:
         cmd += ["--task-file", f"{PROGRAM_DIR}/{TASK_KEY}"]
-    return cmd
+    return cmd + git_flags(run, spec)
 
 
 def _resources(spec: ForgeRunSpec, settings: Settings) -> dict[str, Any]:
@@ -175,7 +198,7 @@ def job(
         "name": CONTAINER,
         "image": spec.image or settings.runtime_image,
         "imagePullPolicy": spec.image_pull_policy or settings.image_pull_policy,
-        "command": forge_command(agent, spec),
+        "command": forge_command(owner.name, agent, spec),
         "env": env,
         "resources": _resources(spec, settings),
         "terminationMessagePath": TERMINATION_LOG,
@@ -189,6 +212,18 @@ def job(
     }
     if spec.secret_refs:
         container["envFrom"] = env_from(spec.secret_refs)
+    git_volumes = []
+    if spec.git is not None and spec.git.secret_ref is not None:
+        # Files readable by the pod's group only; never env, never a command line.
+        git_volumes.append(
+            {
+                "name": "git-credentials",
+                "secret": {"secretName": spec.git.secret_ref.name, "defaultMode": 0o440},
+            }
+        )
+        container["volumeMounts"].append(
+            {"name": "git-credentials", "mountPath": GIT_CREDENTIALS, "readOnly": True}
+        )
     program_items = [{"key": PROGRAM_KEY, "path": PROGRAM_KEY}]
     if spec.task is not None:
         program_items.append({"key": TASK_KEY, "path": TASK_KEY})
@@ -221,6 +256,7 @@ def job(
                         "persistentVolumeClaim": {"claimName": names.workspace},
                     },
                     {"name": "tmp", "emptyDir": {}},
+                    *git_volumes,
                 ],
             },
         },

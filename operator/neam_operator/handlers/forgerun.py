@@ -386,6 +386,10 @@ class ForgeRuns:
         meta = body["metadata"]
         url = path(API_VERSION, KIND, meta["namespace"], meta["name"]) + "/status"
         await self.kube.merge_patch(url, {"status": patch})
+        pushed = (patch.get("git") or {}).get("headCommit")
+        if pushed and pushed != (status.get("git") or {}).get("headCommit"):
+            branch = patch["git"].get("branch")
+            await self.event(body, "Normal", "Pushed", f"pushed branch {branch} at {pushed[:12]}")
         old, new = status.get("phase"), patch.get("phase")
         if new and new != old and new != "Pending":
             await self.event(body, *_transition_event(patch))

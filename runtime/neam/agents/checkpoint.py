@@ -68,12 +68,17 @@ def snapshot(workspace: Path, iteration: int) -> Path:
     return target
 
 
+def commit_message(iteration: int, task: str) -> str:
+    """``neam-forge: iteration N: <task>``, the task on one printable line."""
+    printable = "".join(ch if ch.isprintable() else " " for ch in task)
+    short = " ".join(printable.split())[:120]
+    return f"neam-forge: iteration {iteration}: {short}"
+
+
 def checkpoint(mode: str, workspace: Path, iteration: int, task: str) -> None:
     """Records the workspace after ``iteration`` (which worked on ``task``)."""
     if mode == "git":
-        printable = "".join(ch if ch.isprintable() else " " for ch in task)
-        short = " ".join(printable.split())[:120]
-        git_commit(workspace, f"neam-forge: iteration {iteration}: {short}")
+        git_commit(workspace, commit_message(iteration, task))
     elif mode == "snapshot":
         snapshot(workspace, iteration)
     elif mode != "none":

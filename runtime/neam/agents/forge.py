@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from neam.agents import forge_lock, forge_state, jsonl
-from neam.agents.checkpoint import CheckpointError, checkpoint
+from neam.agents.checkpoint import CheckpointError, checkpoint, commit_message
 from neam.agents.forge_state import STATE_DIR, ForgeState
+from neam.agents.git_workspace import GitSourceError, GitWorkspace
 from neam.agents.results import RUNNING, ForgeProgress, ForgeResult
 from neam.agents.tools import run_tool_loop
 from neam.agents.verify import ABORT, PASS, classify
@@ -130,15 +131,20 @@ class ForgeLoop:
         stop: threading.Event | None = None,
         on_progress: Callable[[ForgeProgress], None] | None = None,
         lock: forge_lock.WorkspaceLock | None = None,
+        git: GitWorkspace | None = None,
         observe: Callable[[int, dict[str, float]], None] | None = None,
         interrupt: threading.Event | None = None,
     ) -> None:
         """``lock``: the workspace lock when the caller already holds it; the loop
         takes it over and releases it when the run ends (else it locks itself).
+        ``git``: the workspace is that repository's clone (made on the first start);
+        every iteration is a commit, and the branch is pushed after every verified
+        task and at the end, whatever the checkpoint setting.
         ``observe(iteration, values)`` is told each iteration's ``tool_calls`` and
         ``response_time_ms`` (the model and tool work, verify excluded).
         ``interrupt``, set with ``stop`` when the process shuts down, ends the run
         like a stop request but leaves it ``running`` on disk, to be resumed."""
+        self.git = git
         self.spec = spec
         self.lock = lock
         self.provider = provider
@@ -168,6 +174,7 @@ class ForgeLoop:
             current_task=state.current_task,
             outcome=state.outcome,
             message=state.message,
+            git=self.git.status.report() if self.git and self.git.status else None,
         )
         try:
             self.on_progress(progress)
@@ -175,10 +182,19 @@ class ForgeLoop:
             log.exception("forge %s: progress callback failed", self.spec.agent)
 
     def _finish(self, state: ForgeState, outcome: str, message: str) -> ForgeResult:
+        if self.git is not None and self.git.status is not None:
+            try:
+                pushed = self.git.push()
+            except GitSourceError as exc:
+                message += f"; {exc}"
+            else:
+                if pushed.push_error:
+                    message += f"; {pushed.push_error}"
         state.outcome, state.message = outcome, message
         self._save(state)
         self._report(state)
-        return ForgeResult(outcome, state.iteration, state.total_cost, message)
+        git = self.git.status.report() if self.git and self.git.status else None
+        return ForgeResult(outcome, state.iteration, state.total_cost, message, git)
 
     # -- the loop --------------------------------------------------------------------
 
@@ -199,6 +215,11 @@ class ForgeLoop:
     def _run(self) -> ForgeResult:
         spec = self.spec
         state = forge_state.load(spec.workspace, spec.agent)
+        if self.git is not None:
+            try:
+                self.git.prepare()
+            except GitSourceError as exc:
+                return self._finish(state, "error", str(exc))
         if _completed(spec, state):
             return self._finish(state, "completed", state.message)
         state.outcome, state.message = RUNNING, ""
@@ -235,7 +256,7 @@ class ForgeLoop:
                     return self._finish(state, "completed", "All tasks completed")
                 if self.stop.is_set():
                     return self._stopped(state)
-        except (ProviderError, NeamRuntimeError, CheckpointError, OSError) as exc:
+        except (ProviderError, NeamRuntimeError, CheckpointError, GitSourceError, OSError) as exc:
             return self._finish(state, "error", f"iteration {state.iteration}: {exc}")
 
     def _stopped(self, state: ForgeState) -> ForgeResult:
@@ -250,7 +271,10 @@ class ForgeLoop:
         state.message = message  # the outcome stays "running": the run has not ended
         self._save(state)
         self._report(state)
-        return ForgeResult("aborted", state.iteration, state.total_cost, message, True)
+        git = self.git.status.report() if self.git and self.git.status else None
+        return ForgeResult(
+            "aborted", state.iteration, state.total_cost, message, git, interrupted=True
+        )
 
     def _iterate(self, state: ForgeState, tasks: list[str]) -> str:
         spec = self.spec
@@ -324,7 +348,12 @@ class ForgeLoop:
             state.feedback = verdict.feedback
         state.message = f"iteration {state.iteration}: {verdict.kind}"
         self._save(state)
-        checkpoint(spec.checkpoint, spec.workspace, state.iteration, task)
+        if self.git is not None:
+            self.git.commit(commit_message(state.iteration, task))
+            if verdict.kind == PASS:
+                self.git.push()
+        else:
+            checkpoint(spec.checkpoint, spec.workspace, state.iteration, task)
         self._report(state)
         return verdict.kind
 

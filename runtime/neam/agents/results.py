@@ -20,6 +20,8 @@ class ForgeProgress:
     current_task: str
     outcome: str
     message: str
+    # A run on a Git repository: url, branch, baseCommit, headCommit (pushed), pushError.
+    git: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -28,13 +30,17 @@ class ForgeResult:
     iterations: int
     total_cost: Decimal
     message: str
+    git: dict[str, str] | None = None  # as in ForgeProgress
     # stopped by a shutdown before it ended (``outcome`` is "aborted"): resumable
     interrupted: bool = False
 
     def to_json_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "outcome": self.outcome,
             "iterations": self.iterations,
             "total_cost": float(self.total_cost),
             "message": self.message,
         }
+        if self.git is not None:
+            out["git"] = self.git
+        return out

@@ -39,6 +39,7 @@ from neam.agents import compaction, compaction_report, forge_lock
 from neam.agents.claw import ClawAgent, ClawSettings
 from neam.agents.forge import DEFAULT_MAX_ITERATIONS, ForgeLoop, ForgeSpec, require_writable
 from neam.agents.forge_lock import ForgeBusyError, WorkspaceLock
+from neam.agents.git_workspace import GitSource, GitWorkspace
 from neam.agents.guards import GuardBlocked, GuardPipeline
 from neam.agents.memory import MemoryIndex
 from neam.agents.monitor import Monitor
@@ -451,12 +452,14 @@ class AgentRuntime:
         on_progress: Callable[[ForgeProgress], None] | None = None,
         task: str | None = None,
         lock: WorkspaceLock | None = None,
+        git: GitSource | None = None,
         interrupt: threading.Event | None = None,
     ) -> ForgeResult:
         """Runs (or resumes) a forge loop to an outcome; blocks until it ends. ``task`` is
-        the loop's one task when the workspace has no plan file. ``stop`` ends it
-        after the current iteration (``aborted``); with ``interrupt`` set too (a
-        server shutting down) the run stays ``running`` on disk, to be resumed.
+        the loop's one task when the workspace has no plan file; ``git`` a repository the
+        workspace is cloned from (first start) and whose branch the result is pushed to.
+        ``stop`` ends it after the current iteration (``aborted``); with ``interrupt``
+        set too (a server shutting down) the run stays ``running`` on disk, to be resumed.
 
         The run holds its workspace's lock throughout: ``lock`` when the caller
         took it with :meth:`lock_forge` (released when the run ends, also on a
@@ -500,6 +503,7 @@ class AgentRuntime:
                 stop=stop,
                 on_progress=on_progress,
                 lock=lock,
+                git=GitWorkspace(spec.workspace, git) if git is not None else None,
                 observe=observe,
                 interrupt=interrupt,
             )

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from neam.agents.forge_lock import ForgeBusyError
+from neam.agents.git_workspace import GitSource, check_credentials, check_url, parse_author
 from neam.agents.results import ForgeProgress, ForgeResult
 from neam.agents.runtime import AgentRuntime, default_dirs
 from neam.lang import NeamCompileError, load_program
@@ -70,6 +71,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="the task when the workspace has no plan file (default: the system prompt's goal)",
     )
     task.add_argument("--task-file", type=Path, metavar="FILE", help="--task, read from FILE")
+    git = parser.add_argument_group(
+        "Git", "work on a clone of a repository and push the result as a branch"
+    )
+    git.add_argument("--git-url", metavar="URL", help="clone this repository (first start)")
+    git.add_argument(
+        "--git-revision", metavar="REV", help="branch, tag or commit (default: remote HEAD)"
+    )
+    git.add_argument("--push-branch", metavar="BRANCH", help="default: neam/<agent>")
+    git.add_argument("--git-author", metavar="'NAME <EMAIL>'", help="author of the commits")
+    git.add_argument(
+        "--git-credentials",
+        type=Path,
+        metavar="DIR",
+        help="files username+password, or ssh-privatekey+known_hosts "
+        "(default: $NEAM_GIT_CREDENTIALS_DIR)",
+    )
     parser.add_argument(
         "--verbose", action="store_true", help="print compilation and loop details to stderr"
     )
@@ -117,7 +134,12 @@ def finish(result: ForgeResult, env: dict[str, str]) -> int:
                 print(f"{PREFIX} cannot write termination message: {exc}", file=sys.stderr)
         else:
             write_termination_message(
-                result.outcome, result.iterations, result.total_cost, result.message, env=env
+                result.outcome,
+                result.iterations,
+                result.total_cost,
+                result.message,
+                env=env,
+                git=result.git,
             )
     return 0 if result.outcome == "completed" else 1
 
@@ -151,6 +173,25 @@ def _chain(*callbacks: Callable[[ForgeProgress], None] | None) -> Callable[[Forg
             callback(progress)
 
     return call
+
+
+def _git_source(args: argparse.Namespace, agent: str, env: dict[str, str]) -> GitSource | None:
+    if not args.git_url:
+        if args.git_revision or args.push_branch or args.git_author:
+            raise ValueError("--git-revision, --push-branch and --git-author need --git-url")
+        return None
+    check_url(args.git_url)
+    author = parse_author(args.git_author)
+    creds = args.git_credentials or env.get("NEAM_GIT_CREDENTIALS_DIR")
+    if creds:
+        check_credentials(Path(creds))
+    return GitSource(
+        url=args.git_url,
+        branch=args.push_branch or f"neam/{agent}",
+        revision=args.git_revision,
+        credentials=Path(creds) if creds else None,
+        **({"author_name": author[0], "author_email": author[1]} if author else {}),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,6 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         return finish(_error(f"cannot read --task-file {args.task_file}: {exc.strerror}"), env)
     try:
+        git = _git_source(args, name, env)
+    except ValueError as exc:
+        print(f"{PREFIX} {exc}", file=sys.stderr, flush=True)
+        return finish(_error(str(exc)), env)
+    if git is not None:
+        log(f"Git: {git.url} at {git.revision or 'the remote HEAD'}, pushing {git.branch}")
+    try:
         runtime = AgentRuntime(program, env=env, **default_dirs(env))
     except ValueError as exc:  # a bad NEAM_* setting
         print(f"{PREFIX} {exc}", file=sys.stderr, flush=True)
@@ -238,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
             stop=stop,
             on_progress=_chain(verbose_progress, _reporter()),
             task=task,
+            git=git,
         )
     except (ProviderError, ForgeBusyError, ValueError, OSError) as exc:
         reason = _reason(exc)

@@ -42,6 +42,7 @@ class Progress(Protocol):
     current_task: str | None
     outcome: str
     message: str | None
+    git: dict[str, str] | None
 
 
 def cost_string(value: Any) -> str:
@@ -64,6 +65,8 @@ def progress_patch(p: Progress) -> dict[str, Any]:
         progress["currentTask"] = str(p.current_task)[:256]
     if p.message is not None:
         progress["message"] = str(p.message)[:MESSAGE_LIMIT]
+    if p.git:
+        progress["git"] = p.git
     return {"status": {"progress": progress}}
 
 
@@ -153,6 +156,7 @@ def write_termination_message(
     total_cost: Any,
     message: str | None = None,
     env: Mapping[str, str] | None = None,
+    git: dict[str, str] | None = None,
 ) -> None:
     """Write the final result as JSON to ``NEAM_TERMINATION_MESSAGE_PATH`` (if set)."""
     e = os.environ if env is None else env
@@ -165,6 +169,8 @@ def write_termination_message(
         "total_cost": cost_string(total_cost),
         "message": (message or "")[:MESSAGE_LIMIT],
     }
+    if git:
+        data["git"] = git
     try:
         Path(target).write_text(json.dumps(data))
     except OSError as err:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from neam_operator.builders import forgerun as b
@@ -205,3 +206,41 @@ def test_a_task_travels_in_the_program_snapshot() -> None:
     plain = _children(_spec())
     assert "task" not in plain["ConfigMap"]["data"]
     assert "--task-file" not in plain["Job"]["spec"]["template"]["spec"]["containers"][0]["command"]
+
+
+def test_a_run_on_a_repository_gets_flags_and_its_credentials_as_files() -> None:
+    spec = _spec(
+        git={
+            "url": "https://git.example.com/team/app.git",
+            "revision": "v1.2",
+            "secretRef": {"name": "app-git"},
+            "author": {"name": "Neam Bot", "email": "bot@example.com"},
+        }
+    )
+    pod = _children(spec)["Job"]["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    flags = c["command"][c["command"].index("--git-url") :]
+    assert flags == [
+        "--git-url", "https://git.example.com/team/app.git", "--push-branch", "neam/demo",
+        "--git-revision", "v1.2", "--git-author", "Neam Bot <bot@example.com>",
+        "--git-credentials", "/var/run/secrets/neam/git",
+    ]  # fmt: skip
+    assert {
+        "name": "git-credentials",
+        "secret": {"secretName": "app-git", "defaultMode": 0o440},
+    } in (pod["volumes"])
+    mount = next(m for m in c["volumeMounts"] if m["name"] == "git-credentials")
+    assert mount == {
+        "name": "git-credentials",
+        "mountPath": "/var/run/secrets/neam/git",
+        "readOnly": True,
+    }
+    assert "app-git" not in json.dumps(c.get("env")) and "envFrom" not in c
+    public = _children(_spec(git={"url": "git@github.com:o/r.git", "pushBranch": "feature/x"}))
+    (p,) = public["Job"]["spec"]["template"]["spec"]["containers"]
+    assert p["command"][-4:] == [
+        "--git-url",
+        "git@github.com:o/r.git",
+        "--push-branch",
+        "feature/x",
+    ]

@@ -75,7 +75,7 @@ def test_names_subresources_and_columns() -> None:
         "labelSelectorPath": ".status.selector",
     }
     cols = [c["name"] for c in crds["ForgeRun"]["spec"]["versions"][0]["additionalPrinterColumns"]]
-    assert cols[:7] == ["Agent", "Phase", "Outcome", "Iter", "Max", "Cost", "Age"]
+    assert cols[:8] == ["Agent", "Phase", "Outcome", "Iter", "Max", "Cost", "Branch", "Age"]
 
 
 def test_forgerun_rules_cover_the_issue() -> None:

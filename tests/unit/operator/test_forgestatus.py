@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from neam_operator import forgestatus as fs
@@ -146,3 +147,36 @@ def test_transition_time_kept_while_status_unchanged() -> None:
     again = fs.waiting(first, 1, "SourceNotFound", "ConfigMap x not found", NOW)
     c = find(again["conditions"], "Reconciling")
     assert c["lastTransitionTime"] == "2026-01-01T00:00:00Z"
+
+
+def test_the_git_report_reaches_the_status_without_unknown_fields() -> None:
+    term = fs.parse_termination(
+        json.dumps(
+            {
+                "outcome": "completed",
+                "iterations": 2,
+                "total_cost": "0.1",
+                "git": {
+                    "url": "https://h/r.git",
+                    "branch": "neam/x",
+                    "headCommit": "ab12",
+                    "baseCommit": "cd34",
+                    "token": "leak?",
+                },
+            }
+        )
+    )
+    out = fs.observe(_launched(), 1, _job(cond="Complete"), term, NOW)
+    assert out["git"] == {
+        "url": "https://h/r.git",
+        "branch": "neam/x",
+        "baseCommit": "cd34",
+        "headCommit": "ab12",
+    }
+    progress = {
+        "iteration": 1,
+        "outcome": "running",
+        "git": {"branch": "neam/x", "baseCommit": "cd34"},
+    }
+    running = fs.observe({**_launched(), "progress": progress}, 1, _job(active=1), None, NOW)
+    assert running["git"] == {"branch": "neam/x", "baseCommit": "cd34"}

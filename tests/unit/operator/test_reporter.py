@@ -24,6 +24,7 @@ class Progress:
     current_task: str | None = "write the parser"
     outcome: str = "running"
     message: str | None = None
+    git: dict[str, str] | None = None
 
 
 @pytest.fixture
