@@ -40,7 +40,7 @@ from neam.lang.natives import (
     NativeContext,
     call_method,
 )
-from neam.lang.orchestrable import ON_DELEGATE, ON_SPAWN, hook_method, observer
+from neam.lang.orchestrable import ON_DELEGATE, ON_SPAWN, hook_method, orchestrator_of
 from neam.lang.program import Program, StructDecl
 from neam.lang.values import (
     AgentRef,
@@ -695,12 +695,12 @@ class _Exec:
         if self.program.agent(agent) is None:
             raise self.error(expr, f"Agent not found: {clip(agent, 80)}")
         task = self.text(expr, args[0])
-        seer = None if self.in_hook else observer(self.program, self.agent, agent)
-        if seer is not None:
-            self.hook(expr, seer, ON_SPAWN, agent)
+        told = None if self.in_hook else orchestrator_of(self.program, self.agent, agent)
+        if told is not None:
+            self.hook(expr, told, ON_SPAWN, agent)
         result = self.host_call(expr, self.interp.host.spawn, agent, task)
-        if seer is not None:
-            self.hook(expr, seer, ON_DELEGATE, result)
+        if told is not None:
+            self.hook(expr, told, ON_DELEGATE, result)
         return result
 
     def hook(self, node: ast.Node, agent: str, method: str, arg: Any) -> None:
@@ -722,13 +722,13 @@ class _Exec:
         the DAG, so each hook gets its own time limit."""
         method = {"running": ON_SPAWN, "succeeded": ON_DELEGATE}.get(phase)
         child = str(node.get("agent"))
-        seer = None if self.in_hook else observer(self.program, self.agent, child)
-        if method is None or seer is None:
+        told = None if self.in_hook else orchestrator_of(self.program, self.agent, child)
+        if method is None or told is None:
             return
         saved = self.deadline
         self.deadline = None if self.timeout is None else time.monotonic() + self.timeout
         try:
-            self.hook(self.stack[-1].node, seer, method, child if method == ON_SPAWN else value)
+            self.hook(self.stack[-1].node, told, method, child if method == ON_SPAWN else value)
         finally:
             self.deadline = saved
 

@@ -19,7 +19,7 @@ ON_SPAWN = "on_spawn"
 ON_DELEGATE = "on_delegate"
 
 
-def observer(program: Any, caller: str | None, spawned: str) -> str | None:
+def orchestrator_of(program: Any, caller: str | None, spawned: str) -> str | None:
     """The agent whose Orchestrable hooks see ``caller`` spawn ``spawned``, or None."""
     agent = caller if caller is not None else spawned
     return agent if program.impl_for(agent, ORCHESTRABLE) is not None else None
