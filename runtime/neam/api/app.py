@@ -28,6 +28,8 @@ from neam.api.version import VERSION
 
 log = logging.getLogger("neam.api")
 
+Loader = Callable[[Settings, ConfirmationBroker], tuple[Any, Path]]
+
 
 def warm_baselines(runtime: Any) -> None:
     """Calls every Monitorable agent's ``baseline()`` once, before serving, so the
@@ -35,9 +37,6 @@ def warm_baselines(runtime: Any) -> None:
     program = runtime.program
     for name in (*program.claw_agents, *program.forge_agents, *program.agents):
         runtime.monitor.baseline(name)
-
-
-Loader = Callable[[Settings, ConfirmationBroker], tuple[Any, Path]]
 
 
 def create_app(
@@ -78,12 +77,15 @@ def create_app(
             return
         state.attach(runtime, str(path), providers)
         log.info("program %s loaded; providers: %s", path, providers or "none")
-        scheduler = state.scheduler = state.schedule()
-        await asyncio.to_thread(scheduler.start)  # heartbeat_interval() and cron() are Neam code
-        if settings.resume_forge and state.forge is not None:
-            resumed = await asyncio.to_thread(state.forge.resume_interrupted)
-            if resumed:
-                log.info("resumed interrupted forge runs: %s", ", ".join(resumed))
+        try:
+            scheduler = state.scheduler = state.schedule()
+            await asyncio.to_thread(scheduler.start)  # heartbeat_interval(), cron(): Neam code
+            if settings.resume_forge and state.forge is not None:
+                resumed = await asyncio.to_thread(state.forge.resume_interrupted)
+                if resumed:
+                    log.info("resumed interrupted forge runs: %s", ", ".join(resumed))
+        except Exception:  # the program serves; what failed here is logged
+            log.exception("starting the schedules or resuming forge runs failed")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
