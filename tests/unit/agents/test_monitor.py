@@ -105,7 +105,7 @@ def test_a_slow_reply_is_an_anomaly_with_a_map_describing_it(make_runtime, stub)
     assert len(slow) == 1
     event = slow[0]
     assert event["agent"] == "bot" and event["metric"] == "response_time_ms"
-    assert event["value"] >= 1000  # the stub held the reply for a second
+    assert event["value"] == rt.monitor.status("bot")["observed"]["last_response_time_ms"]
     assert (event["baseline_key"], event["baseline"], event["limit"]) == (
         "avg_response_time_ms",
         250,
@@ -113,6 +113,24 @@ def test_a_slow_reply_is_an_anomaly_with_a_map_describing_it(make_runtime, stub)
     )
     assert event["rule"] == "more than 2x avg_response_time_ms (500)"
     assert event["scope"] == "turn" and isinstance(event["ts"], float)
+
+
+def test_a_slow_scripted_reply_is_an_anomaly_offline(make_runtime, tmp_path) -> None:
+    replies = tmp_path / "slow.json"
+    replies.write_text(json.dumps({"replies": [{"text": "at last", "delay_ms": 600}]}))
+    source = (
+        'claw agent slow { provider: "scripted" model: "gpt-4o" scripted_file: "FILE" }\n'
+        "impl Monitorable for slow {\n"
+        '  fn baseline(self) { return { "avg_response_time_ms": 200 }; }\n'
+        '  fn on_anomaly(self, event) { emit "ALERT " + json_stringify(event); }\n'
+        "}\n"
+    ).replace("FILE", str(replies))
+    emitted: list = []
+    rt = make_runtime(source, emit=emitted.append)
+    assert rt.ask("slow", "k", "hello?") == "at last"
+    [event] = alerts(emitted)  # the reply took 600 ms: more than twice the 200 ms baseline
+    assert (event["metric"], event["limit"]) == ("response_time_ms", 400)
+    assert rt.monitor.status("slow")["observed"]["last_response_time_ms"] == event["value"]
 
 
 def test_tool_calls_above_the_max_are_anomalies(make_runtime, stub) -> None:
