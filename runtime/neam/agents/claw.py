@@ -1,15 +1,19 @@
-"""Claw agent turns: sessions, history limits, idle reset, guards, memory, compaction."""
+"""Claw agent turns: sessions, history limits, idle and daily resets, guards, memory,
+compaction."""
 
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from neam.agents import compaction
+from neam.agents import compaction, summarizer
 from neam.agents.guards import GuardBlocked, GuardPipeline
 from neam.agents.memory import MemoryIndex
 from neam.agents.sessions import DEFAULT_MAX_HISTORY_TURNS, Session, SessionStore
@@ -17,6 +21,33 @@ from neam.agents.tools import SkillExecutor, run_tool_loop
 from neam.providers import ToolSpec
 
 DEFAULT_MEMORY_RESULTS = 3
+log = logging.getLogger("neam.claw")
+
+
+COMPACTED, NOTHING_TO_COMPACT, DISABLED = "compacted", "nothing_to_compact", "disabled"
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """What compacting one session did."""
+
+    session_key: str
+    status: str  # COMPACTED, NOTHING_TO_COMPACT or DISABLED
+    turns_before: int
+    turns_after: int
+    summary_length: int = 0
+    summarizer: str | None = None  # "model", or "local" when the model call failed
+    error: str | None = None  # why the model's summary was not used
+    cost: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class ClawTurn:
+    """What one turn answered and did (the runtime's monitor records it)."""
+
+    reply: str
+    tool_calls: int
+    cost: Decimal
 
 
 @dataclass
@@ -26,6 +57,7 @@ class ClawSettings:
     system: str
     max_history_turns: int
     idle_reset_minutes: float | None
+    daily_reset_hour: int | None  # UTC
     compaction: str
     compaction_threshold: float
     search: str | None
@@ -43,6 +75,7 @@ class ClawSettings:
             system=str(config.get("system") or ""),
             max_history_turns=int(session.get("max_history_turns") or DEFAULT_MAX_HISTORY_TURNS),
             idle_reset_minutes=float(idle) if idle else None,
+            daily_reset_hour=session.get("daily_reset_hour"),
             compaction=str(session.get("compaction") or "manual"),
             compaction_threshold=float(
                 session.get("compaction_threshold") or compaction.AUTO_THRESHOLD
@@ -55,6 +88,16 @@ class ClawSettings:
             flush_memory=memory.get("flush_on_compaction", True) is not False,
             temperature=config.get("temperature"),
         )
+
+
+def daily_reset_due(last_ts: float, now: float, hour: int) -> bool:
+    """Whether ``hour``:00 UTC came after ``last_ts`` and no later than ``now``: the most
+    recent such moment is today's when it has passed, else yesterday's."""
+    current = datetime.fromtimestamp(now, UTC)
+    boundary = current.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if boundary > current:
+        boundary -= timedelta(days=1)
+    return last_ts < boundary.timestamp()
 
 
 class ClawAgent:
@@ -86,9 +129,10 @@ class ClawAgent:
     def _open(self, key: str) -> AbstractContextManager[Session]:
         return self.store.open(self.name, key, self.settings.max_history_turns)
 
-    def ask(self, key: str, message: str) -> str:
+    def ask(self, key: str, message: str) -> ClawTurn:
+        """One turn of session ``key``: the reply, and what the turn did."""
         with self._open(key) as session:
-            self._idle_reset(session)
+            self._reset_if_due(session)
             try:
                 text = str(self.guards.apply("input", message))
             except GuardBlocked as exc:
@@ -110,19 +154,39 @@ class ClawAgent:
                 reply = str(self.guards.apply("output", result.text))
             except GuardBlocked as exc:
                 return self._record(
-                    session, text, f"[{exc}]", result.calls, blocked=True, cost=str(result.cost)
+                    session, text, f"[{exc}]", result.calls, blocked=True, cost=result.cost
                 )
-            return self._record(session, text, reply, result.calls, cost=str(result.cost))
+            return self._record(session, text, reply, result.calls, cost=result.cost)
 
     def _record(
-        self, session: Session, user: str, reply: str, calls: list[dict[str, Any]], **extra: Any
-    ) -> str:
-        self.store.append_turn(session, {"user": user, "assistant": reply, "tools": calls, **extra})
-        return reply
+        self,
+        session: Session,
+        user: str,
+        reply: str,
+        calls: list[dict[str, Any]],
+        *,
+        cost: Decimal | None = None,
+        blocked: bool = False,
+    ) -> ClawTurn:
+        record: dict[str, Any] = {"user": user, "assistant": reply, "tools": calls}
+        if blocked:
+            record["blocked"] = True
+        if cost is not None:
+            record["cost"] = str(cost)
+        self.store.append_turn(session, record)
+        return ClawTurn(reply, len(calls), cost or Decimal(0))
 
-    def _idle_reset(self, session: Session) -> None:
+    def _reset_if_due(self, session: Session) -> None:
+        """Archives the session when it was idle for ``idle_reset_minutes``, or when
+        ``daily_reset_hour`` (UTC) passed since its last turn."""
+        last, now = session.last_ts, time.time()
+        if last is None:
+            return
         idle = self.settings.idle_reset_minutes
-        if idle and session.last_ts is not None and time.time() - session.last_ts > idle * 60:
+        hour = self.settings.daily_reset_hour
+        if (idle and now - last > idle * 60) or (
+            hour is not None and daily_reset_due(last, now, hour)
+        ):
             self.store.archive(session)
 
     def _messages(self, session: Session, text: str) -> list[dict[str, Any]]:
@@ -153,24 +217,36 @@ class ClawAgent:
         with self._open(key) as session:
             self.store.archive(session)
 
-    def compact(self, key: str) -> dict[str, int]:
+    def compact(self, key: str) -> Compaction:
         with self._open(key) as session:
             return self._compact(session)
 
-    def _compact(self, session: Session) -> dict[str, int]:
+    def _compact(self, session: Session) -> Compaction:
+        """Summarises the oldest two thirds of the turns with the model (the local
+        summary when that fails), flushes durable facts to MEMORY.md and rewrites
+        the session as the summary plus the kept turns."""
         turns = self.store.read_turns(session)
         before = len(turns)
-        keep = compaction.keep_count(self.settings.max_history_turns)
-        if before <= keep or self.settings.compaction == "disabled":
-            return {"turns_before": before, "turns_after": before, "summary_length": 0}
-        old, kept = turns[:-keep], turns[-keep:]
-        summary = compaction.summarize(session.summary, old)
-        if self.settings.flush_memory:
-            compaction.flush_to_memory(
-                self.workspace, session.key, compaction.durable_facts(old), summary
+        if self.settings.compaction == "disabled":
+            return Compaction(session.key, DISABLED, before, before)
+        count = compaction.summarised_count(before, self.settings.max_history_turns)
+        if count == 0:
+            return Compaction(session.key, NOTHING_TO_COMPACT, before, before)
+        old, kept = turns[:count], turns[count:]
+        try:
+            made = summarizer.summarize(self.provider, session.summary, old)
+            summary, facts, cost, by, error = made.summary, made.facts, made.cost, "model", None
+        except summarizer.SummaryError as exc:
+            log.warning(
+                "claw %s, session %s: %s; using the local summary", self.name, session.key, exc
             )
-        self.store.rewrite(session, summary, len(old), kept)
-        return {"turns_before": before, "turns_after": len(kept), "summary_length": len(summary)}
+            summary = compaction.summarize(session.summary, old)
+            facts, cost, by, error = compaction.durable_facts(old), Decimal(0), "local", str(exc)
+        if self.settings.flush_memory:
+            compaction.flush_to_memory(self.workspace, session.key, facts, summary, by)
+        record = {"summarizer": by, "cost": str(cost), **({"error": error} if error else {})}
+        self.store.rewrite(session, summary, len(old), kept, record)
+        return Compaction(session.key, COMPACTED, before, len(kept), len(summary), by, error, cost)
 
     def history(self, key: str) -> list[dict[str, Any]]:
         with self._open(key) as session:

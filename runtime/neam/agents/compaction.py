@@ -1,7 +1,10 @@
-"""Session compaction: summarise old turns, keep recent ones, flush facts to MEMORY.md.
+"""Session compaction policy: which turns to summarise, the local fallback summary,
+durable facts, and the ``MEMORY.md`` flush.
 
-The summary and the durable facts are extracted locally and deterministically
-(no extra LLM call, so compaction costs nothing and never fails on a provider):
+Compaction summarises the oldest two thirds of a session's turns, never touching
+the most recent :data:`KEEP_RECENT` (20, or ``max_history_turns`` when that is
+smaller). The model writes the summary (:mod:`neam.agents.summarizer`); when that
+call fails, the summary is built here, locally and deterministically:
 
 - the summary lists, per old turn, the start of the user's message and of the
   reply, bounded to :data:`MAX_SUMMARY_CHARS`;
@@ -19,7 +22,7 @@ from typing import Any
 from neam.text import clip
 
 AUTO_THRESHOLD = 0.8
-KEEP_TURNS = 10
+KEEP_RECENT = 20
 MAX_SUMMARY_CHARS = 2000
 _FACT = re.compile(
     r"\b(my name is|call me|i am|i'm|i prefer|i like|i use|i work|i live|my \w+ is|"
@@ -41,9 +44,15 @@ def needs_auto_compaction(
     return context_window > 0 and estimate_tokens(messages) >= threshold * context_window
 
 
-def keep_count(max_history_turns: int) -> int:
-    """How many recent turns survive compaction."""
-    return max(1, min(KEEP_TURNS, max_history_turns // 2 or 1))
+def kept_recent(max_history_turns: int) -> int:
+    """How many of the most recent turns compaction never summarises."""
+    return max(1, min(KEEP_RECENT, max_history_turns))
+
+
+def summarised_count(turns: int, max_history_turns: int) -> int:
+    """How many of the oldest ``turns`` compaction summarises: two thirds of them,
+    but never one of the most recent :func:`kept_recent`."""
+    return max(0, min(turns * 2 // 3, turns - kept_recent(max_history_turns)))
 
 
 def _clip(text: str, limit: int) -> str:
@@ -74,12 +83,15 @@ def durable_facts(turns: list[dict[str, Any]]) -> list[str]:
     return facts
 
 
-def flush_to_memory(workspace: Path, key: str, facts: list[str], summary: str) -> Path:
+def flush_to_memory(
+    workspace: Path, key: str, facts: list[str], summary: str, summarizer: str = "local"
+) -> Path:
     """Appends a dated section with the facts and the summary to ``MEMORY.md``."""
     workspace.mkdir(parents=True, exist_ok=True)
     path = workspace / "MEMORY.md"
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-    body = [f"\n## Session {key} (compacted {stamp})\n"]
+    by = "summary by the model" if summarizer == "model" else "local summary"
+    body = [f"\n## Session {key} (compacted {stamp}, {by})\n"]
     body += [f"- {fact}\n" for fact in facts] or ["- (no durable facts found)\n"]
     body.append("\n" + summary + "\n")
     with open(path, "a", encoding="utf-8") as fh:

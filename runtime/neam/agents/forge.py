@@ -132,12 +132,18 @@ class ForgeLoop:
         on_progress: Callable[[ForgeProgress], None] | None = None,
         lock: forge_lock.WorkspaceLock | None = None,
         git: GitWorkspace | None = None,
+        observe: Callable[[int, dict[str, float]], None] | None = None,
+        interrupt: threading.Event | None = None,
     ) -> None:
         """``lock``: the workspace lock when the caller already holds it; the loop
         takes it over and releases it when the run ends (else it locks itself).
         ``git``: the workspace is that repository's clone (made on the first start);
         every iteration is a commit, and the branch is pushed after every verified
-        task and at the end, whatever the checkpoint setting."""
+        task and at the end, whatever the checkpoint setting.
+        ``observe(iteration, values)`` is told each iteration's ``tool_calls`` and
+        ``response_time_ms`` (the model and tool work, verify excluded).
+        ``interrupt``, set with ``stop`` when the process shuts down, ends the run
+        like a stop request but leaves it ``running`` on disk, to be resumed."""
         self.git = git
         self.spec = spec
         self.lock = lock
@@ -146,7 +152,9 @@ class ForgeLoop:
         self.execute = execute
         self.verify = verify
         self.stop = stop or threading.Event()
+        self.interrupt = interrupt or threading.Event()
         self.on_progress = on_progress
+        self.observe = observe
         self.progress_path = spec.file(spec.progress_file, "progress")
         self.learnings_path = spec.file(spec.learnings_file, "learnings")
 
@@ -215,6 +223,8 @@ class ForgeLoop:
         if _completed(spec, state):
             return self._finish(state, "completed", state.message)
         state.outcome, state.message = RUNNING, ""
+        state.max_iterations = spec.max_iterations
+        state.max_cost = None if spec.max_cost is None else str(spec.max_cost)
         try:
             while True:
                 tasks = spec.tasks()
@@ -250,8 +260,20 @@ class ForgeLoop:
             return self._finish(state, "error", f"iteration {state.iteration}: {exc}")
 
     def _stopped(self, state: ForgeState) -> ForgeResult:
-        return self._finish(
-            state, "aborted", f"Stopped by request after iteration {state.iteration}"
+        if not self.interrupt.is_set():
+            return self._finish(
+                state, "aborted", f"Stopped by request after iteration {state.iteration}"
+            )
+        message = (
+            f"Interrupted by a server shutdown after iteration {state.iteration}; "
+            "starting it again resumes it"
+        )
+        state.message = message  # the outcome stays "running": the run has not ended
+        self._save(state)
+        self._report(state)
+        git = self.git.status.report() if self.git and self.git.status else None
+        return ForgeResult(
+            "aborted", state.iteration, state.total_cost, message, git, interrupted=True
         )
 
     def _iterate(self, state: ForgeState, tasks: list[str]) -> str:
@@ -269,6 +291,7 @@ class ForgeLoop:
             {"role": "system", "content": spec.system},
             {"role": "user", "content": self._prompt(state, tasks)},
         ]
+        started = time.monotonic()
         reply = run_tool_loop(
             self.provider,
             messages,
@@ -277,6 +300,11 @@ class ForgeLoop:
             temperature=spec.temperature,
             on_cost=spent,
         )
+        if self.observe is not None:
+            elapsed_ms = (time.monotonic() - started) * 1000
+            self.observe(
+                state.iteration, {"tool_calls": len(reply.calls), "response_time_ms": elapsed_ms}
+            )
         verdict = classify(
             self.verify(
                 {

@@ -72,3 +72,21 @@ def acquire(workspace: Path, agent: str) -> WorkspaceLock:
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}, agent {agent}\n".encode(), 0)
     return WorkspaceLock(fd, workspace)
+
+
+def holder(workspace: Path) -> str | None:
+    """Who holds ``workspace``'s lock (``pid N on HOST, agent A``), or None when no run
+    does. Takes nothing and writes nothing."""
+    path = workspace / STATE_DIR / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError:
+        return None  # no lock file (never run) or not one this module made
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        text = os.pread(fd, 512, 0).decode("utf-8", errors="replace").strip()
+        return text or "holder unknown"
+    finally:
+        os.close(fd)  # also drops the shared lock when it was taken
+    return None

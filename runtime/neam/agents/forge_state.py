@@ -4,6 +4,10 @@ It is rewritten atomically (temporary file, fsync, ``os.replace``) when an
 iteration starts, after every LLM call (so cost already spent survives a
 crash) and when the iteration ends, so a restarted run resumes with the same
 iteration count, total cost and task, and limits hold across restarts.
+``outcome`` stays ``running`` until the run ends: a run whose process died, or
+that a server shutdown interrupted, still says ``running`` on disk.
+``max_iterations`` and ``max_cost`` are the limits the run was last started with
+(so it can be resumed with them).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ class ForgeState:
     feedback: str = ""
     outcome: str = RUNNING
     message: str = ""
+    max_iterations: int | None = None
+    max_cost: str | None = None  # a decimal string, like total_cost
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

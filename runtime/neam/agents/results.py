@@ -31,6 +31,8 @@ class ForgeResult:
     total_cost: Decimal
     message: str
     git: dict[str, str] | None = None  # as in ForgeProgress
+    # stopped by a shutdown before it ended (``outcome`` is "aborted"): resumable
+    interrupted: bool = False
 
     def to_json_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

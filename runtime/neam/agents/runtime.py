@@ -29,24 +29,27 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from neam.agents import forge_lock
+from neam.agents import compaction, compaction_report, forge_lock
 from neam.agents.claw import ClawAgent, ClawSettings
 from neam.agents.forge import DEFAULT_MAX_ITERATIONS, ForgeLoop, ForgeSpec, require_writable
 from neam.agents.forge_lock import ForgeBusyError, WorkspaceLock
 from neam.agents.git_workspace import GitSource, GitWorkspace
 from neam.agents.guards import GuardBlocked, GuardPipeline
 from neam.agents.memory import MemoryIndex
+from neam.agents.monitor import Monitor
 from neam.agents.names import check_component
 from neam.agents.prelude import prelude_program
 from neam.agents.results import ForgeProgress, ForgeResult
 from neam.agents.sessions import SessionStore
 from neam.agents.tools import Confirm, SkillExecutor, run_tool_loop, tool_spec
 from neam.lang import Interpreter, NeamRuntimeError, load_program
+from neam.lang.host import NodeCallback
 from neam.orchestration.dag import dag_execute
 from neam.orchestration.spawn import spawn
 from neam.providers import get_provider
@@ -65,6 +68,7 @@ log = logging.getLogger("neam.agents")
 
 DEFAULT_MAX_COST = Decimal("10.0")
 DEFAULT_CALL_TIMEOUT = 10.0  # seconds of Neam code per skill, guard or verify call
+MONITORABLE = "Monitorable"
 _KIND_NAMES = {"agent": "plain agent", "claw": "claw agent", "forge": "forge agent"}
 
 
@@ -141,6 +145,11 @@ class AgentRuntime:
         self._claws: dict[str, ClawAgent] = {}
         self._memories: dict[Path, MemoryIndex] = {}
         self._local = threading.local()
+        self.monitor = Monitor(
+            lambda agent: self.call_trait(agent, MONITORABLE, "baseline"),
+            lambda agent, event: self.call_trait(agent, MONITORABLE, "on_anomaly", event),
+            lambda agent: program.impl_for(agent, MONITORABLE) is not None,
+        )
 
     @classmethod
     def load(cls, path: str | Path, **kwargs: Any) -> AgentRuntime:
@@ -223,6 +232,14 @@ class AgentRuntime:
         runtime error; for a process shutting down, so no call outlives it."""
         self._cancel.set()
 
+    def call_trait(self, agent: str, trait: str, method: str, *args: Any) -> Any:
+        """Runs ``method`` of ``impl trait for agent`` as that agent, in this thread's
+        interpreter for its workspace, within its call time limit (Monitorable and
+        Schedulable hooks). Raises NeamRuntimeError when the Neam code fails."""
+        decl = self.decl(agent)
+        interp = self.interpreter(self.workspace(decl))
+        return interp.call_impl(agent, trait, method, list(args), timeout=self.timeout_of(decl))
+
     def timeout_of(self, decl: Any) -> float:
         """The agent's ``call_timeout_seconds``, else the runtime's call timeout."""
         return float(decl.config.get("call_timeout_seconds") or self.call_timeout)
@@ -233,7 +250,9 @@ class AgentRuntime:
         timeout = self.timeout_of(decl)
         return GuardPipeline(
             guards,
-            lambda g, h, v: self.interpreter(workspace).call_guard(g, h, v, timeout=timeout),
+            lambda g, h, v: self.interpreter(workspace).call_guard(
+                g, h, v, timeout=timeout, agent=decl.name
+            ),
         )
 
     def _skills(self, decl: Any, workspace: Path, guards: GuardPipeline) -> tuple[list, Any]:
@@ -243,7 +262,9 @@ class AgentRuntime:
         executor = SkillExecutor(
             decl.name,
             names,
-            lambda n, a: self.interpreter(workspace).call_skill(n, a, timeout=timeout),
+            lambda n, a: self.interpreter(workspace).call_skill(
+                n, a, timeout=timeout, agent=decl.name
+            ),
             guards,
             sensitive={n for n in names if self.program.skills[n].sensitive},
             confirm=self.confirm,
@@ -292,20 +313,36 @@ class AgentRuntime:
 
     def ask(self, agent: str, session_key: str, message: str) -> str:
         """One claw turn in session ``session_key``."""
-        return self.claw(agent).ask(check_component(session_key, "session key"), message)
+        claw = self.claw(agent)
+        key = check_component(session_key, "session key")
+        started = time.monotonic()
+        turn = claw.ask(key, message)
+        self._observe_turn(claw.name, started, turn.tool_calls, turn.cost, session_key=key)
+        return turn.reply
+
+    def _observe_turn(
+        self, agent: str, started: float, tool_calls: int, cost: Decimal, **context: Any
+    ) -> None:
+        """Records a claw or plain agent turn with the monitor (Monitorable)."""
+        values = {
+            "tool_calls": tool_calls,
+            "response_time_ms": (time.monotonic() - started) * 1000,
+            "cost": float(cost),
+        }
+        self.monitor.record(agent, "turn", values, **context)
 
     def reset_session(self, agent: str, session_key: str) -> None:
         self.claw(agent).reset(check_component(session_key, "session key"))
 
-    def compact(self, agent: str, session_key: str | None = None) -> dict[str, int]:
-        """Compacts one session, or every session of the agent (totals are summed)."""
+    def compact(self, agent: str, session_key: str | None = None) -> dict[str, Any]:
+        """Compacts one session, or every session of the agent; the report
+        (:func:`neam.agents.compaction_report.report`) sums the counts and says what
+        happened (``status``, ``summarizer``, ``fallback_reason``, ``message``)."""
         claw = self.claw(agent)
         keys = [session_key] if session_key is not None else claw.store.keys(agent)
-        total = {"turns_before": 0, "turns_after": 0, "summary_length": 0}
-        for key in keys:
-            for field, value in claw.compact(check_component(key, "session key")).items():
-                total[field] += value
-        return total
+        done = [claw.compact(check_component(key, "session key")) for key in keys]
+        keep = compaction.kept_recent(claw.settings.max_history_turns)
+        return compaction_report.report(claw.name, done, keep)
 
     def session_count(self, agent: str) -> int:
         return self.claw(agent).store.count(agent)
@@ -321,6 +358,8 @@ class AgentRuntime:
         workspace = self.workspace(decl)
         guards = self._guards(decl, workspace)
         tools, executor = self._skills(decl, workspace, guards)
+        started = time.monotonic()
+        calls, cost = 0, Decimal(0)
         try:
             text = str(guards.apply("input", query))
             messages = [
@@ -334,9 +373,12 @@ class AgentRuntime:
                 executor,
                 temperature=decl.config.get("temperature"),
             )
-            return str(guards.apply("output", result.text))
+            calls, cost = len(result.calls), result.cost
+            reply = str(guards.apply("output", result.text))
         except GuardBlocked as exc:
-            return f"[{exc}]"
+            reply = f"[{exc}]"
+        self._observe_turn(decl.name, started, calls, cost)
+        return reply
 
     def single_turn(self, agent: str, task: str) -> tuple[Any, str, Decimal]:
         """One LLM call with the agent's system prompt and no tools (``spawn``).
@@ -411,10 +453,13 @@ class AgentRuntime:
         task: str | None = None,
         lock: WorkspaceLock | None = None,
         git: GitSource | None = None,
+        interrupt: threading.Event | None = None,
     ) -> ForgeResult:
         """Runs (or resumes) a forge loop to an outcome; blocks until it ends. ``task`` is
         the loop's one task when the workspace has no plan file; ``git`` a repository the
         workspace is cloned from (first start) and whose branch the result is pushed to.
+        ``stop`` ends it after the current iteration (``aborted``); with ``interrupt``
+        set too (a server shutting down) the run stays ``running`` on disk, to be resumed.
 
         The run holds its workspace's lock throughout: ``lock`` when the caller
         took it with :meth:`lock_forge` (released when the run ends, also on a
@@ -440,8 +485,14 @@ class AgentRuntime:
                     return True
                 takes_ctx = bool(self.program.functions[verify_name].params)
                 return self.interpreter(spec.workspace).call_function(
-                    verify_name, [ctx] if takes_ctx else [], timeout=timeout
+                    verify_name, [ctx] if takes_ctx else [], timeout=timeout, agent=decl.name
                 )
+
+            iterations: list[int] = []
+
+            def observe(iteration: int, values: dict[str, float]) -> None:
+                iterations.append(iteration)
+                self.monitor.record(decl.name, "iteration", values, iteration=iteration)
 
             loop = ForgeLoop(
                 spec,
@@ -453,12 +504,18 @@ class AgentRuntime:
                 on_progress=on_progress,
                 lock=lock,
                 git=GitWorkspace(spec.workspace, git) if git is not None else None,
+                observe=observe,
+                interrupt=interrupt,
             )
         except BaseException:
             if lock is not None:
                 lock.release()
             raise
-        return loop.run()
+        result = loop.run()
+        if iterations:  # a run call that only reported a finished run observed nothing
+            values = {"iterations": result.iterations, "cost": float(result.total_cost)}
+            self.monitor.record(decl.name, "run", values, outcome=result.outcome)
+        return result
 
     # -- orchestration ---------------------------------------------------------------
 
@@ -469,7 +526,7 @@ class AgentRuntime:
         self,
         nodes: list[dict[str, Any]],
         parallelism: int = 4,
-        on_node: Callable[[str, str, Any], None] | None = None,
+        on_node: NodeCallback | None = None,
     ) -> dict[str, Any]:
         return dag_execute(self, nodes, parallelism=parallelism, on_node=on_node)
 
@@ -499,8 +556,10 @@ class RuntimeHost:
     def spawn(self, agent: str, task: str) -> Any:
         return self._rt.spawn(agent, task)
 
-    def dag_execute(self, nodes: list[dict[str, Any]]) -> dict[str, Any]:
-        return self._rt.dag_execute(nodes)
+    def dag_execute(
+        self, nodes: list[dict[str, Any]], on_node: NodeCallback | None = None
+    ) -> dict[str, Any]:
+        return self._rt.dag_execute(nodes, on_node=on_node)
 
     def memory_search(self, agent: str, query: str, limit: int = 5) -> list[dict[str, Any]]:
         return self._rt.memory_search(agent, query, limit)

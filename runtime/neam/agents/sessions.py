@@ -160,14 +160,23 @@ class SessionStore:
         """Every turn on disk (used by compaction, never by a normal turn)."""
         return [r for r in jsonl.iter_records(session.path) if r.get("type") == "turn"]
 
-    def rewrite(self, session: Session, summary: str, summarized: int, kept: list[dict]) -> None:
-        """Compaction: archive the old file, write ``summary`` + ``kept`` turns atomically."""
+    def rewrite(
+        self,
+        session: Session,
+        summary: str,
+        summarized: int,
+        kept: list[dict],
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """Compaction: archive the old file, write ``summary`` + ``kept`` turns atomically
+        (``extra`` goes into the summary record)."""
         records = [
             {
                 "type": "summary",
                 "ts": time.time(),
                 "summary": summary,
                 "turns_summarized": summarized,
+                **(extra or {}),
             },
             *kept,
         ]

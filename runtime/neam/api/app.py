@@ -31,6 +31,14 @@ log = logging.getLogger("neam.api")
 Loader = Callable[[Settings, ConfirmationBroker], tuple[Any, Path]]
 
 
+def warm_baselines(runtime: Any) -> None:
+    """Calls every Monitorable agent's ``baseline()`` once, before serving, so the
+    admin status never runs Neam code on the event loop."""
+    program = runtime.program
+    for name in (*program.claw_agents, *program.forge_agents, *program.agents):
+        runtime.monitor.baseline(name)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -59,6 +67,7 @@ def create_app(
         try:
             runtime, path = await asyncio.to_thread(loader, settings, state.confirmations)
             providers = await asyncio.to_thread(check_providers, runtime)
+            await asyncio.to_thread(warm_baselines, runtime)
         except Exception as exc:
             message = f"cannot load the program: {exc}"
             state.load_error = message
@@ -68,6 +77,15 @@ def create_app(
             return
         state.attach(runtime, str(path), providers)
         log.info("program %s loaded; providers: %s", path, providers or "none")
+        try:
+            scheduler = state.scheduler = state.schedule()
+            await asyncio.to_thread(scheduler.start)  # heartbeat_interval(), cron(): Neam code
+            if settings.resume_forge and state.forge is not None:
+                resumed = await asyncio.to_thread(state.forge.resume_interrupted)
+                if resumed:
+                    log.info("resumed interrupted forge runs: %s", ", ".join(resumed))
+        except Exception:  # the program serves; what failed here is logged
+            log.exception("starting the schedules or resuming forge runs failed")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -78,8 +96,10 @@ def create_app(
             yield
         finally:
             task.cancel()
+            if state.scheduler is not None:
+                state.scheduler.stop()
             if state.forge is not None:
-                state.forge.stop_all()
+                state.forge.stop_all(interrupt=True)  # resumable after the restart
             if state.runtime is not None:
                 state.runtime.cancel_calls()  # no stuck Neam call keeps the process alive
             state.confirmations.deny_all()

@@ -8,7 +8,12 @@ run; a run that starts reports the persisted iteration and cost from the start.
 workspace in use by another process, or a run that already completed, is
 refused up front instead of failing in the background.
 A stop request sets the loop's stop event; the runtime finishes the current
-iteration and ends with ``aborted``.
+iteration and ends with ``aborted``. A server shutting down interrupts its loops
+instead (:meth:`ForgeJobs.stop_all` with ``interrupt``): they stop the same way
+but stay ``running`` on disk. Such a run, or one whose process died, is
+*interrupted*: listed so, resumed by a start with the limits it was started
+with (:meth:`ForgeJobs.resume_limits`), or at load with ``--resume-forge``
+(:meth:`ForgeJobs.resume_interrupted`).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from neam.agents import forge_state
+from neam.agents import forge_lock, forge_state
 from neam.agents.forge import finished_result
 from neam.agents.forge_lock import WorkspaceLock
 from neam.agents.results import RUNNING, ForgeResult
@@ -53,7 +58,9 @@ class ForgeState:
     max_iterations: int | None = None
     max_cost: float | None = None
     stopping: bool = False
+    interrupted: bool = False  # the run did not end: its server stopped or died
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _interrupt: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -68,6 +75,7 @@ class ForgeState:
             "max_iterations": self.max_iterations,
             "max_cost": self.max_cost,
             "stopping": self.stopping,
+            "interrupted": self.interrupted,
         }
 
 
@@ -131,11 +139,13 @@ class ForgeJobs:
                 stop=state._stop,
                 on_progress=on_progress,
                 lock=lock,
+                interrupt=state._interrupt,
             )
             state.iteration = result.iterations
             state.total_cost = Decimal(result.total_cost)
             state.message = result.message
             state.last_outcome = result.outcome
+            state.interrupted = result.interrupted
         except Exception as exc:
             log.exception("forge loop of %s failed", state.agent)
             state.last_outcome = "error"
@@ -154,11 +164,15 @@ class ForgeJobs:
             state._stop.set()
             return True
 
-    def stop_all(self) -> list[str]:
+    def stop_all(self, *, interrupt: bool = False) -> list[str]:
+        """Asks every running loop to stop after its iteration; with ``interrupt`` (the
+        server is shutting down) their runs stay resumable instead of ending."""
         with self._lock:
             running = [s for s in self._states.values() if s.running]
         for state in running:
             state.stopping = True
+            if interrupt:
+                state._interrupt.set()
             state._stop.set()
         return [s.agent for s in running]
 
@@ -170,25 +184,65 @@ class ForgeJobs:
 
     def _persisted(self, agent: str) -> ForgeState:
         """The last run before this process started (the loop persists it to resume)."""
+        workspace = self._runtime.forge_spec(agent).workspace
         try:
-            saved = forge_state.load(self._runtime.forge_spec(agent).workspace, agent)
+            saved = forge_state.load(workspace, agent)
         except ValueError as exc:  # a corrupt state file: report it, it blocks a resume
             return ForgeState(agent=agent, last_outcome="error", message=str(exc))
         if saved.iteration == 0:
             return ForgeState(agent=agent)
-        interrupted = saved.outcome == RUNNING
-        return ForgeState(
+        state = ForgeState(
             agent=agent,
             iteration=saved.iteration,
             total_cost=saved.total_cost,
-            last_outcome="aborted" if interrupted else saved.outcome,
+            last_outcome=saved.outcome,
             current_task=saved.current_task or None,
-            message=(
-                f"interrupted at iteration {saved.iteration}; starting again resumes"
-                if interrupted
-                else saved.message
-            ),
+            message=saved.message,
+            max_iterations=saved.max_iterations,
+            max_cost=None if saved.max_cost is None else float(saved.max_cost),
         )
+        if saved.outcome != RUNNING:
+            return state
+        holder = forge_lock.holder(workspace)
+        if holder is not None:
+            state.message = f"running in another process ({holder})"
+            return state
+        state.last_outcome, state.interrupted = "aborted", True
+        state.message = (
+            f"interrupted at iteration {saved.iteration}: its server stopped before the run "
+            "ended; starting it again resumes it"
+        )
+        return state
+
+    def resume_limits(self, agent: str) -> dict[str, Any] | None:
+        """The limits an interrupted run was started with (``max_iterations``,
+        ``max_cost``: None where it used the agent's own), or None when the agent's
+        last run is not interrupted."""
+        if self.is_running(agent):
+            return None
+        state = self._persisted(agent)
+        if not state.interrupted:
+            return None
+        return {"max_iterations": state.max_iterations, "max_cost": state.max_cost}
+
+    def resume_interrupted(self) -> list[str]:
+        """Starts again every interrupted forge run, with the limits it was started
+        with (``--resume-forge``); returns the agents started. One that cannot start
+        is logged and left as it is."""
+        resumed = []
+        for agent in self._runtime.program.forge_agents:
+            limits = self.resume_limits(agent)
+            if limits is None:
+                continue
+            spec = self._runtime.forge_spec(agent, **limits)
+            cost = None if spec.max_cost is None else float(spec.max_cost)
+            try:
+                self.start(agent, max_iterations=spec.max_iterations, max_cost=cost)
+            except Exception as exc:
+                log.warning("cannot resume the interrupted forge run of %s: %s", agent, exc)
+                continue
+            resumed.append(agent)
+        return resumed
 
     def is_running(self, agent: str) -> bool:
         with self._lock:

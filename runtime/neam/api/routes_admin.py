@@ -102,17 +102,22 @@ async def admin_status(request: Request) -> dict[str, object]:
     state = server(request)
     agents = []
     if state.loaded:
-        program = state.runtime.program
+        runtime = state.runtime
         assert state.forge is not None
         for kind in catalog.KINDS:
-            for name in catalog.names(program, kind):
-                entry = {
+            for name in catalog.names(runtime.program, kind):
+                entry: dict[str, object] = {
                     "name": name,
                     "kind": kind,
                     "enabled": not state.killswitch.is_disabled(name),
                 }
                 if kind == "forge":
                     entry["running"] = state.forge.is_running(name)
+                if kind == "claw":  # heartbeats and cron schedules (Schedulable)
+                    scheduler = state.scheduler
+                    entry["schedule"] = None if scheduler is None else scheduler.status(name)
+                # baselines were computed when the program loaded: no Neam code runs here
+                entry["monitor"] = runtime.monitor.status(name, compute=False)
                 agents.append(entry)
     return {
         **state.killswitch.status(),

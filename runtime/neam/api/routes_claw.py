@@ -72,4 +72,4 @@ async def compact(request: Request, agent: str) -> dict[str, object]:
     if body.session_key is not None:
         check_session_key(body.session_key)
     result = await state.pool.run(runtime.compact, agent, body.session_key)
-    return {"agent": agent, "status": "compacted", **result}
+    return {"agent": agent, **result}

@@ -35,11 +35,16 @@ async def list_forge(request: Request) -> dict[str, object]:
     jobs = state.require_forge()
     agents = []
     for decl in runtime.program.forge_agents.values():
+        run = jobs.state(decl.name)  # this process's run, else the one its workspace saved
         agents.append(
             {
                 **catalog.basics(decl),
                 **_limits(runtime.forge_spec(decl.name)),
-                "running": jobs.is_running(decl.name),
+                "running": run.running,
+                "last_outcome": run.last_outcome,
+                "iteration": run.iteration,
+                "total_cost": float(run.total_cost),
+                "interrupted": run.interrupted,
             }
         )
     return {"forge_agents": agents}
@@ -54,11 +59,22 @@ async def start(request: Request, agent: str) -> dict[str, object]:
     if state.draining:
         raise ApiError(503, "the server is draining; no new forge loops start", agent=agent)
     body = await parse_body(request, StartBody)
+    jobs = state.require_forge()
+    # an interrupted run resumes with the limits it was started with, unless overridden
+    saved = jobs.resume_limits(agent) or {}
     limits = _limits(
-        runtime.forge_spec(agent, max_iterations=body.max_iterations, max_cost=body.max_cost)
+        runtime.forge_spec(
+            agent,
+            max_iterations=(
+                body.max_iterations
+                if body.max_iterations is not None
+                else saved.get("max_iterations")
+            ),
+            max_cost=body.max_cost if body.max_cost is not None else saved.get("max_cost"),
+        )
     )
     try:
-        state.require_forge().start(agent, **limits)
+        jobs.start(agent, **limits)
     except ForgeAlreadyRunningError:
         raise ApiError(
             409,

@@ -1,12 +1,12 @@
 """Running the app under uvicorn with a graceful drain on SIGTERM.
 
 On the first SIGTERM/SIGINT the server keeps listening but ``/ready`` answers
-503 (so load balancers stop sending traffic), no new forge loop starts, running
-forge loops are asked to stop after their current iteration, and in-flight
-requests finish. Once nothing is in flight and no loop runs, or after
-``--drain-seconds``, uvicorn shuts down and the process exits 0; at that point
-Neam code still running (a skill in an endless loop) is cancelled, so no call
-keeps the process alive. A second signal exits at once.
+503 (so load balancers stop sending traffic), heartbeats and cron hooks stop,
+no new forge loop starts, running forge loops are asked to stop after their
+current iteration, and in-flight requests finish. Once nothing is in flight and
+no loop runs, or after ``--drain-seconds``, uvicorn shuts down and the process
+exits 0; at that point Neam code still running (a skill in an endless loop) is
+cancelled, so no call keeps the process alive. A second signal exits at once.
 """
 
 from __future__ import annotations
@@ -64,7 +64,10 @@ class DrainingServer(uvicorn.Server):
     async def _drain(self) -> None:
         state = self.state
         deadline = time.monotonic() + state.settings.drain_seconds
-        stopping = state.forge.stop_all() if state.forge else []
+        if state.scheduler is not None:
+            state.scheduler.stop()  # no heartbeat or cron hook starts while draining
+        # interrupted, not ended: the runs resume on start (or --resume-forge) after a restart
+        stopping = state.forge.stop_all(interrupt=True) if state.forge else []
         if stopping:
             log.info("asked forge loops to stop after their iteration: %s", ", ".join(stopping))
         state.confirmations.deny_all()

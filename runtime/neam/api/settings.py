@@ -97,6 +97,8 @@ class Settings:
     admin_keys: tuple[str, ...] = ()
     # The claw agents served (``--claw-agents``); None serves every one in the program.
     claw_agents: tuple[str, ...] | None = None
+    # ``--resume-forge``: start the interrupted forge runs again once the program loads.
+    resume_forge: bool = False
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
 
     def __post_init__(self) -> None:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from neam.agents.scheduler import Scheduler
 from neam.api.audit import AuditLog
 from neam.api.confirmations import ConfirmationBroker
 from neam.api.errors import ApiError, agent_not_found
@@ -27,6 +28,7 @@ class ServerState:
     started: float = field(default_factory=time.monotonic)
     runtime: Any = None
     forge: ForgeJobs | None = None
+    scheduler: Scheduler | None = None
     program_path: str | None = None
     providers: dict[str, str] = field(default_factory=dict)
     load_error: str | None = None
@@ -46,6 +48,14 @@ class ServerState:
         self.program_path = program_path
         self.runtime = runtime
         self.forge = ForgeJobs(runtime)
+
+    def schedule(self) -> Scheduler:
+        """The heartbeats and cron schedules of the served claw agents (not started)."""
+        return Scheduler(
+            self.require_runtime(),
+            list(self.claw_agents()),
+            active=lambda agent: not self.draining and not self.killswitch.is_disabled(agent),
+        )
 
     def require_runtime(self) -> Any:
         """The runtime, or 503 while the program is loading (or failed to load)."""

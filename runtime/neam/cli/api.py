@@ -107,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve only these claw agents (comma-separated; default: all in the program)",
     )
     p.add_argument(
+        "--resume-forge",
+        action="store_true",
+        help="once the program is loaded, start again the forge runs a stop or crash of the "
+        "server interrupted (with the limits they were started with)",
+    )
+    p.add_argument(
         "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
     )
     return p
@@ -136,6 +142,7 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str]) -> Setting
         api_keys=keys_from_env(env, "NEAM_API_KEY"),
         admin_keys=keys_from_env(env, "NEAM_ADMIN_KEY"),
         claw_agents=None if args.claw_agents is None else parse_keys(args.claw_agents),
+        resume_forge=args.resume_forge,
         env=env,
     )
 

@@ -9,7 +9,12 @@ such call fail with a clear message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
+
+NodeCallback = Callable[[str, str, Any], None]
+"""``on_node(node_id, phase, value)``: ``running`` (None), ``succeeded`` (the result)
+or ``failed`` (the error), called on the thread that called ``dag_execute``."""
 
 
 class AgentHost(Protocol):
@@ -24,7 +29,9 @@ class AgentHost(Protocol):
     def spawn(self, agent: str, task: str) -> Any:
         """Single-turn call resolved claw -> forge -> plain agent."""
 
-    def dag_execute(self, nodes: list[dict[str, Any]]) -> dict[str, Any]:
+    def dag_execute(
+        self, nodes: list[dict[str, Any]], on_node: NodeCallback | None = None
+    ) -> dict[str, Any]:
         """Runs DAG nodes in dependency order; returns ``{id: result}``."""
 
     def memory_search(self, agent: str, query: str, limit: int = 5) -> list[dict[str, Any]]:
@@ -55,7 +62,9 @@ class NoAgentHost:
     def spawn(self, agent: str, task: str) -> Any:
         return self._fail(f"spawn {agent}(...)")
 
-    def dag_execute(self, nodes: list[dict[str, Any]]) -> dict[str, Any]:
+    def dag_execute(
+        self, nodes: list[dict[str, Any]], on_node: NodeCallback | None = None
+    ) -> dict[str, Any]:
         return self._fail("dag_execute()")
 
     def memory_search(self, agent: str, query: str, limit: int = 5) -> list[dict[str, Any]]:

@@ -14,6 +14,11 @@ iteration and function call (time spent waiting for the agent host, e.g. in
 ``agent.ask()``, does not count). Setting the interpreter's ``cancel`` event
 ends every call in progress the same way. Values are bounded too (see
 :mod:`neam.lang.values`). The ``call_*`` entry points return plain data.
+
+Calling agent: a call made for an agent (its skill, guard, verify function or
+trait method; ``agent=`` on the entry points) runs as that agent, and so does a
+trait method of an agent called from Neam code. ``spawn`` and ``dag_execute``
+run the calling agent's ``Orchestrable`` hooks (see :mod:`neam.lang.orchestrable`).
 """
 
 from __future__ import annotations
@@ -27,7 +32,15 @@ from typing import Any
 
 from neam.lang import ast
 from neam.lang.host import AgentHost, AgentUnavailableError, NoAgentHost
-from neam.lang.natives import NAMESPACES, NATIVES, Native, NativeContext, call_method
+from neam.lang.natives import (
+    NAMESPACES,
+    NATIVES,
+    DagNodeHook,
+    Native,
+    NativeContext,
+    call_method,
+)
+from neam.lang.orchestrable import ON_DELEGATE, ON_SPAWN, hook_method, orchestrator_of
 from neam.lang.program import Program, StructDecl
 from neam.lang.values import (
     AgentRef,
@@ -237,15 +250,31 @@ class Interpreter:
         except RecursionError:
             raise self._too_deep(ex) from None
 
-    def call_function(self, name: str, args: list[Any], *, timeout: float | None = None) -> Any:
+    def call_function(
+        self,
+        name: str,
+        args: list[Any],
+        *,
+        timeout: float | None = None,
+        agent: str | None = None,
+    ) -> Any:
+        """Calls a ``fun``; ``agent``: the agent it runs for (a forge agent's verify)."""
         fn = self.program.functions.get(name)
         if fn is None:
             raise self._api_error(f"no function named '{name}'")
-        ex = self._exec("<host>", timeout)
+        ex = self._exec("<host>", timeout, agent)
         return ex.plain(fn, ex.call_decl(fn, list(args), ast.Node()))
 
-    def call_skill(self, name: str, args: dict[str, Any], *, timeout: float | None = None) -> Any:
-        """Runs a skill's ``impl`` with arguments given by parameter name."""
+    def call_skill(
+        self,
+        name: str,
+        args: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        agent: str | None = None,
+    ) -> Any:
+        """Runs a skill's ``impl`` with arguments given by parameter name, for ``agent``
+        (the agent whose tool call it answers), if any."""
         skill = self.program.skills.get(name)
         if skill is None or skill.impl is None:
             raise self._api_error(f"no skill named '{name}' with an impl")
@@ -258,15 +287,22 @@ class Interpreter:
                 positional.append(args[declared[i]])
             else:
                 positional.append(None)
-        ex = self._exec("<host>", timeout)
+        ex = self._exec("<host>", timeout, agent)
         return ex.plain(
             skill.impl, ex.call_decl(skill.impl, positional, ast.Node(), f"skill {name}")
         )
 
     def call_guard(
-        self, guard: str, handler: str, value: Any, *, timeout: float | None = None
+        self,
+        guard: str,
+        handler: str,
+        value: Any,
+        *,
+        timeout: float | None = None,
+        agent: str | None = None,
     ) -> Any:
-        """Runs ``handler`` of a guard (or of every guard of a guardchain) on ``value``.
+        """Runs ``handler`` of a guard (or of every guard of a guardchain) on ``value``,
+        for ``agent`` (whose guards these are), if any.
 
         A guard without that handler passes the value through unchanged.
         """
@@ -277,7 +313,7 @@ class Interpreter:
                 raise self._api_error(f"no guard named '{name}'")
             fn = decl.handlers.get(handler)
             if fn is not None:
-                ex = self._exec("<host>", timeout)
+                ex = self._exec("<host>", timeout, agent)
                 value = ex.plain(
                     fn, ex.call_decl(fn, [value], ast.Node(), f"guard {name}.{handler}")
                 )
@@ -286,7 +322,8 @@ class Interpreter:
     def call_impl(
         self, target: str, trait: str, method: str, args: list[Any], *, timeout: float | None = None
     ) -> Any:
-        """Runs a trait method; ``self`` is supplied when the method declares it."""
+        """Runs a trait method; ``self`` is supplied when the method declares it. A method
+        of an agent's impl runs as that agent."""
         impl = self.program.impl_for(target, trait)
         fn = impl.methods.get(method) if impl is not None else None
         if fn is None:
@@ -300,9 +337,10 @@ class Interpreter:
     def self_value(self, target: str) -> Any:
         return AgentRef(target) if self.program.agent(target) is not None else {"type": target}
 
-    def _exec(self, entry: str, timeout: float | None) -> _Exec:
-        """The state of one call; ``timeout`` (else the interpreter's) bounds its time."""
-        return _Exec(self, entry, timeout if timeout is not None else self.timeout)
+    def _exec(self, entry: str, timeout: float | None, agent: str | None = None) -> _Exec:
+        """The state of one call; ``timeout`` (else the interpreter's) bounds its time;
+        ``agent`` is the agent the call runs for."""
+        return _Exec(self, entry, timeout if timeout is not None else self.timeout, agent)
 
     def _too_deep(self, ex: _Exec) -> NeamRuntimeError:
         node = ex.stack[-1].node
@@ -321,8 +359,8 @@ class Interpreter:
                 except NeamRuntimeError:
                     continue  # it fails again, with its traceback, in run_toplevel
 
-    def native_context(self) -> NativeContext:
-        return NativeContext(self.workspace, self.host, self.input_fn)
+    def native_context(self, on_dag_node: DagNodeHook | None = None) -> NativeContext:
+        return NativeContext(self.workspace, self.host, self.input_fn, on_dag_node)
 
 
 def _takes_self(fn: ast.FunDecl) -> bool:
@@ -334,10 +372,15 @@ def _print_emit(value: Any) -> None:
 
 
 class _Exec:
-    """The state of one call into the interpreter: its Neam call stack."""
+    """The state of one call into the interpreter: its Neam call stack, and the agent
+    whose code it runs (None at the top level)."""
 
-    def __init__(self, interp: Interpreter, entry: str, timeout: float | None) -> None:
+    def __init__(
+        self, interp: Interpreter, entry: str, timeout: float | None, agent: str | None = None
+    ) -> None:
         self.interp = interp
+        self.agent = agent
+        self.in_hook = False  # an Orchestrable hook is running: spawns in it fire no hooks
         self.program = interp.program
         self.file = interp.program.filename
         self.stack: list[_StackEntry] = [_StackEntry(entry)]
@@ -651,13 +694,55 @@ class _Exec:
             raise self.error(expr, "spawn takes exactly one task argument")
         if self.program.agent(agent) is None:
             raise self.error(expr, f"Agent not found: {clip(agent, 80)}")
-        return self.host_call(expr, self.interp.host.spawn, agent, self.text(expr, args[0]))
+        task = self.text(expr, args[0])
+        told = None if self.in_hook else orchestrator_of(self.program, self.agent, agent)
+        if told is not None:
+            self.hook(expr, told, ON_SPAWN, agent)
+        result = self.host_call(expr, self.interp.host.spawn, agent, task)
+        if told is not None:
+            self.hook(expr, told, ON_DELEGATE, result)
+        return result
+
+    def hook(self, node: ast.Node, agent: str, method: str, arg: Any) -> None:
+        """Runs ``agent``'s Orchestrable ``method`` (if it defines it) as that agent; a
+        spawn inside the hook fires no hooks of its own."""
+        fn = hook_method(self.program, agent, method)
+        if fn is None:
+            return
+        was = self.in_hook
+        self.in_hook = True
+        try:
+            self.call_ref(FunctionRef(fn, AgentRef(agent), _takes_self(fn)), [arg], node)
+        finally:
+            self.in_hook = was
+
+    def dag_node_hook(self, node: dict[str, Any], phase: str, value: Any) -> None:
+        """``dag_execute``'s per-node callback: ``on_spawn`` before a node runs,
+        ``on_delegate`` with its result after. It is called while this call waits for
+        the DAG, so each hook gets its own time limit."""
+        method = {"running": ON_SPAWN, "succeeded": ON_DELEGATE}.get(phase)
+        child = str(node.get("agent"))
+        told = None if self.in_hook else orchestrator_of(self.program, self.agent, child)
+        if method is None or told is None:
+            return
+        saved = self.deadline
+        self.deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        try:
+            self.hook(self.stack[-1].node, told, method, child if method == ON_SPAWN else value)
+        finally:
+            self.deadline = saved
 
     def call_ref(self, fn: Any, args: list[Any], node: ast.Node) -> Any:
         if isinstance(fn, FunctionRef):
             if fn.has_self:
                 args = [fn.bound_self, *args]
-            return self.call_decl(fn.decl, args, node, closure=fn.closure)
+            if not isinstance(fn.bound_self, AgentRef):
+                return self.call_decl(fn.decl, args, node, closure=fn.closure)
+            caller, self.agent = self.agent, fn.bound_self.name  # an agent's method runs as it
+            try:
+                return self.call_decl(fn.decl, args, node, closure=fn.closure)
+            finally:
+                self.agent = caller
         if isinstance(fn, Native):
             return self.call_native(fn, args, node)
         if isinstance(fn, SkillRef):
@@ -682,7 +767,7 @@ class _Exec:
                 want = f"{fn.min_args} to {fn.max_args}"
             raise self.error(node, f"{fn.name}() takes {want} argument(s), got {len(args)}")
         if self._natives is None:
-            self._natives = self.interp.native_context()
+            self._natives = self.interp.native_context(self.dag_node_hook)
         self.stack[-1].node = node
         try:
             if fn.waits:

@@ -33,6 +33,10 @@ from neam.lang.values import (
     type_name,
 )
 
+DagNodeHook = Callable[[dict[str, Any], str, Any], None]
+"""``hook(node, phase, value)``: told when a ``dag_execute`` node is ``running`` and
+when it ``succeeded`` (with its result)."""
+
 
 @dataclass
 class NativeContext:
@@ -41,6 +45,7 @@ class NativeContext:
     workspace: Path
     host: AgentHost
     input_fn: Callable[[], str] | None
+    on_dag_node: DagNodeHook | None = None
 
 
 @dataclass(frozen=True)
@@ -248,7 +253,14 @@ def _workspace_append(ctx: NativeContext, args: list[Any]) -> bool:
 def _dag_execute(ctx: NativeContext, args: list[Any]) -> Any:
     if not isinstance(args[0], list) or not all(isinstance(n, dict) for n in args[0]):
         raise NeamValueError("dag_execute() needs a list of node maps")
-    return ctx.host.dag_execute(args[0])
+    nodes: list[dict[str, Any]] = args[0]
+    hook = ctx.on_dag_node
+    if hook is None:
+        return ctx.host.dag_execute(nodes)
+    by_id = {node.get("id"): node for node in nodes}
+    return ctx.host.dag_execute(
+        nodes, on_node=lambda node_id, phase, value: hook(by_id[node_id], phase, value)
+    )
 
 
 @_native("memory_search", 2, 3, waits=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,8 @@ from .types import ToolCall, ToolSpec, Usage
 
 EXHAUSTED_MODES = ("repeat_last", "cycle", "echo", "error")
 MATCH_ROLES = ("user", "tool", "any")
-_REPLY_FIELDS = {"text", "tool_calls", "usage", "agent", "match", "match_role"}
+_REPLY_FIELDS = {"text", "tool_calls", "usage", "agent", "match", "match_role", "delay_ms", "delay"}
+MAX_DELAY_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class ScriptedReply:
     agent: str | None = None
     match: tuple[str, ...] = ()
     match_role: str = "user"
+    delay: float = 0.0  # seconds the reply takes (a slow model, for demos and tests)
 
     def applies_to(self, agent: str) -> bool:
         return self.agent is None or self.agent == agent
@@ -133,7 +136,23 @@ def _parse_reply(raw: Any, where: str) -> ScriptedReply:
         agent=raw.get("agent"),
         match=match,
         match_role=role,
+        delay=_delay(raw, where),
     )
+
+
+def _delay(raw: dict[str, Any], where: str) -> float:
+    """``delay_ms`` (milliseconds) or ``delay`` (seconds, as in the test stub's replies)."""
+    if "delay_ms" in raw and "delay" in raw:
+        raise ProviderConfigError(f"{where}: give delay_ms or delay, not both")
+    value, scale = (raw["delay_ms"], 1000.0) if "delay_ms" in raw else (raw.get("delay", 0), 1.0)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ProviderConfigError(f"{where}: delay_ms / delay must be a number")
+    seconds = value / scale
+    if not 0 <= seconds <= MAX_DELAY_SECONDS:
+        raise ProviderConfigError(
+            f"{where}: a delay must be from 0 to {MAX_DELAY_SECONDS:g} seconds"
+        )
+    return seconds
 
 
 def parse_script(doc: Any, where: str) -> Script:
@@ -200,6 +219,8 @@ class ScriptedProvider(Provider):
     ) -> ParsedReply:
         agent = self.settings.agent
         reply, turn = load_script(self.script_path).next_reply(agent, messages)
+        if reply.delay:
+            time.sleep(reply.delay)  # outside the script's lock: other agents go on
         calls = [
             ToolCall(
                 id=str(call.get("id") or f"call_{agent}_{turn}_{index}"),

@@ -3,6 +3,9 @@ from Neam source that talk to it over HTTP."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from neam.agents.runtime import AgentRuntime
 from neam.lang import compile_source
@@ -21,7 +24,8 @@ def stub():
 
 @pytest.fixture
 def make_runtime(tmp_path, stub):
-    def make(source: str, **env: str) -> AgentRuntime:
+    def make(source: str, *, emit: Callable[[Any], None] | None = None, **env: str):
+        """A runtime for ``source``; ``emit`` receives what its Neam code emits."""
         result = compile_source(source, str(tmp_path / "prog.neam"))
         assert result.program is not None, result.format()
         return AgentRuntime(
@@ -29,6 +33,7 @@ def make_runtime(tmp_path, stub):
             sessions_dir=tmp_path / "sessions",
             workspace_dir=tmp_path / "ws",
             env={**stub.env(), **FAST_RETRY_ENV, **PRICE_ENV, **env},
+            emit=emit,
         )
 
     return make

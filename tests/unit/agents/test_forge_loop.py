@@ -267,6 +267,37 @@ def test_stop_event_finishes_the_current_iteration(make_runtime, stub, tmp_path)
     assert len(records(tmp_path / "ws" / "build" / "progress.jsonl")) == 2
 
 
+def test_an_interrupted_run_stays_running_on_disk_and_resumes(make_runtime, stub, tmp_path):
+    from neam.agents import forge_lock, forge_state
+
+    rt = make_runtime(forge_source("return false;", "none"))
+    stop, interrupt = threading.Event(), threading.Event()
+
+    def on_progress(p):
+        if p.iteration == 2:  # a server shutting down sets both
+            interrupt.set()
+            stop.set()
+
+    result = rt.run_forge(
+        "builder", max_iterations=6, stop=stop, interrupt=interrupt, on_progress=on_progress
+    )
+    assert (result.outcome, result.iterations, result.interrupted) == ("aborted", 2, True)
+    assert result.message.startswith("Interrupted by a server shutdown after iteration 2")
+    spec = rt.forge_spec("builder")
+    saved = forge_state.load(spec.workspace, "builder")
+    assert (saved.outcome, saved.iteration, saved.max_iterations) == ("running", 2, 6)
+    assert saved.max_cost == "100.0"
+    assert forge_lock.holder(spec.workspace) is None  # nobody runs it now
+    with rt.lock_forge(spec):
+        assert forge_lock.holder(spec.workspace).startswith(f"pid {os.getpid()} on ")
+    resumed = rt.run_forge("builder", max_iterations=6)
+    assert (resumed.outcome, resumed.iterations, resumed.interrupted) == (
+        "iteration_limit",
+        6,
+        False,
+    )
+
+
 def test_completed_run_is_not_repeated(make_runtime, stub):
     rt = make_runtime(forge_source("return true;", "none"))
     assert rt.run_forge("builder").outcome == "completed"

@@ -36,7 +36,9 @@ def test_disable_and_enable_one_agent(demo) -> None:
     assert ask.status_code == 200
     status = c.get("/api/v1/admin/status", headers=ADMIN).json()
     assert status["disabled_agents"] == ["support_bot"]
-    assert {"name": "support_bot", "kind": "claw", "enabled": False} in status["agents"]
+    entries = {a["name"]: a for a in status["agents"]}
+    assert entries["support_bot"]["kind"] == "claw"
+    assert entries["support_bot"]["enabled"] is False
 
     r = c.post("/api/v1/admin/enable", headers=ADMIN, json={"agent": "support_bot"})
     assert r.json() == {"status": "enabled", "agent": "support_bot", "scope": "agent"}

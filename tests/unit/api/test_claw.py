@@ -39,6 +39,11 @@ def test_listings_match_the_seed_shapes(demo) -> None:
                 "max_iterations": 25,
                 "max_cost": 10.0,
                 "running": False,
+                # beyond the seed: the saved run's state (docs/api.md, restarts)
+                "last_outcome": None,
+                "iteration": 0,
+                "total_cost": 0.0,
+                "interrupted": False,
             }
         ]
     }
@@ -104,20 +109,45 @@ def test_legacy_agent_ask(demo) -> None:
     assert "query" in r.json()["error"]
 
 
-def test_compact(demo) -> None:
+def test_compact(demo, llm) -> None:
     c = demo().client
-    for i in range(14):
+    for i in range(30):
         c.post(MESSAGE.format(key="long"), json={"message": f"fact number {i}"})
+    llm.reply("The user listed facts 0 to 9.\nDurable facts:\n- none")
     r = c.post("/api/v1/claw/support_bot/compact")
     assert r.status_code == 200
-    body = r.json()
-    assert body["agent"] == "support_bot" and body["status"] == "compacted"
-    assert body["turns_before"] == 14
-    assert 0 < body["turns_after"] < 14
-    assert body["summary_length"] > 0
-    # compacting one session by key, via the optional body
+    assert r.json() == {
+        "agent": "support_bot",
+        "status": "compacted",
+        "turns_before": 30,
+        "turns_after": 20,
+        "summary_length": len("The user listed facts 0 to 9."),
+        "sessions_compacted": 1,
+        "summarizer": "model",
+    }
+    assert "[10] User: fact number 9" in llm.requests[-1].json["messages"][1]["content"]
+    # compacting one session by key, via the optional body: the 20 kept turns stay
     r = c.post("/api/v1/claw/support_bot/compact", json={"session_key": "long"})
-    assert r.json()["turns_before"] == body["turns_after"]
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "nothing_to_compact"
+    assert (body["turns_before"], body["turns_after"]) == (20, 20)
+    assert body["message"] == (
+        "nothing to compact: session 'long' has 20 turns and compaction keeps the most recent 20"
+    )
+
+
+def test_compact_reports_the_fallback_when_the_model_fails(demo, llm) -> None:
+    c = demo().client
+    for i in range(21):
+        c.post(MESSAGE.format(key="k"), json={"message": f"m{i}"})
+    for _ in range(4):  # the first try and every retry
+        llm.fail(503, message="model overloaded")
+    body = c.post("/api/v1/claw/support_bot/compact", json={"session_key": "k"}).json()
+    assert body["status"] == "compacted" and body["summarizer"] == "local"
+    assert (body["turns_before"], body["turns_after"]) == (21, 20)
+    assert "session 'k': the model call failed" in body["fallback_reason"]
+    assert "model overloaded" in body["fallback_reason"]
 
 
 @pytest.mark.parametrize(

@@ -167,3 +167,26 @@ def test_a_corrupt_state_file_is_reported_not_a_500(demo, tmp_path) -> None:
     r = server.client.post(START)
     assert r.status_code == 409 and r.json()["reason"] == "workspace"
     assert "is corrupt" in r.json()["error"]
+
+
+def test_a_run_another_process_holds_is_running_elsewhere_not_interrupted(demo, tmp_path):
+    from neam.agents import forge_lock, forge_state
+
+    server = demo()
+    workspace = tmp_path / "workspace" / "code_builder"
+    forge_state.save(workspace, "code_builder", forge_state.ForgeState(iteration=4))
+    with forge_lock.acquire(workspace, "code_builder"):  # as neam-forge would hold it
+        status = server.client.get(STATUS).json()
+        assert (status["running"], status["last_outcome"], status["interrupted"]) == (
+            False,
+            "running",
+            False,
+        )
+        assert status["message"].startswith("running in another process (pid ")
+        assert server.client.post(START).json()["reason"] == "workspace_locked"
+    status = server.client.get(STATUS).json()  # the holder is gone: the run was cut short
+    assert (status["last_outcome"], status["interrupted"], status["iteration"]) == (
+        "aborted",
+        True,
+        4,
+    )

@@ -38,9 +38,17 @@ class RecordingHost:
         self.calls.append(("spawn", agent, task))
         return f"{agent} did {task}"
 
-    def dag_execute(self, nodes: list[dict[str, Any]]) -> dict[str, Any]:
+    def dag_execute(self, nodes: list[dict[str, Any]], on_node: Any = None) -> dict[str, Any]:
+        """Runs the nodes in list order, telling ``on_node`` as the runtime does."""
         self.calls.append(("dag", [n["id"] for n in nodes]))
-        return {n["id"]: n["agent"] for n in nodes}
+        results = {}
+        for node in nodes:
+            if on_node is not None:
+                on_node(node["id"], "running", None)
+            results[node["id"]] = node["agent"]
+            if on_node is not None:
+                on_node(node["id"], "succeeded", node["agent"])
+        return results
 
     def memory_search(self, agent: str, query: str, limit: int = 5) -> list[dict[str, Any]]:
         self.calls.append(("memory_search", agent, query, limit))

@@ -14,7 +14,7 @@ from neam.agents.runtime import AgentNotFoundError, AgentRuntime
 from neam.lang import compile_source
 from neam.orchestration.dag import DagError
 
-from tests.support.llm_stubs import FAST_RETRY_ENV, LLMStub
+from tests.support.llm_stubs import FAST_RETRY_ENV
 
 AGENTS = """
 claw agent researcher {
@@ -46,12 +46,6 @@ fun ok(ctx) { return true; }
 """
 
 NEAM_BIN = Path(sys.executable).parent / "neam"
-
-
-@pytest.fixture
-def stub():
-    with LLMStub("openai") as server:
-        yield server
 
 
 @pytest.fixture

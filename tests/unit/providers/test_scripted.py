@@ -166,6 +166,9 @@ def test_editing_the_file_restarts_the_script(tmp_path: Path) -> None:
         ({"on_exhausted": "loop", "replies": []}, "on_exhausted"),
         ({"nothing": 1}, "replies"),
         ({"replies": [{"match": "x", "match_role": "system"}]}, "match_role"),
+        ({"replies": [{"text": "x", "delay_ms": "slow"}]}, "must be a number"),
+        ({"replies": [{"text": "x", "delay": -1}]}, "from 0 to 600 seconds"),
+        ({"replies": [{"text": "x", "delay_ms": 1, "delay": 1}]}, "not both"),
     ],
 )
 def test_invalid_files_are_reported(tmp_path: Path, doc, message: str) -> None:
