@@ -284,9 +284,11 @@ def finish_pod(
     exit_code: int,
     message: dict[str, Any] | str,
     container: str = "forge",
+    pod_name: str | None = None,
 ) -> None:
-    """Mark the Job's (unscheduled) pod as terminated, with a termination message."""
-    pod = job_pod(kube, ns, job)
+    """Mark the Job's (unscheduled) pod as terminated, with a termination message;
+    ``pod_name`` picks one of several pods (default: the first that is not deleted)."""
+    name = pod_name or job_pod(kube, ns, job)["metadata"]["name"]
     now = "2026-01-01T00:00:00Z"
     text = message if isinstance(message, str) else json.dumps(message)
     status = {
@@ -315,7 +317,7 @@ def finish_pod(
     kube.kubectl(
         "patch",
         "pod",
-        pod["metadata"]["name"],
+        name,
         "-n",
         ns,
         "--subresource=status",
