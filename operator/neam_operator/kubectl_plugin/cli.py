@@ -95,8 +95,9 @@ def parser() -> argparse.ArgumentParser:
 
     out = command("outputs", "the run's outcome and the files in its workspace")
     out.add_argument("run", metavar="RUN")
-    out.add_argument("--no-files", action="store_true", help="the outcome only (no pod)")
-    out.add_argument(
+    what = out.add_mutually_exclusive_group()
+    what.add_argument("--no-files", action="store_true", help="the outcome only (no pod)")
+    what.add_argument(
         "--cat", action="append", default=[], metavar="PATH", help="print this file (repeatable)"
     )
     out.add_argument("--git", action="store_true", help="list .git too")

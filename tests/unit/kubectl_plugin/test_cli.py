@@ -32,4 +32,8 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert info.value.code == 2
     with pytest.raises(SystemExit):
         main([])
+    with pytest.raises(SystemExit) as info:
+        main(["outputs", "r", "--no-files", "--cat", "a"])
+    assert info.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
     assert "exit codes:" in parser().format_help()
