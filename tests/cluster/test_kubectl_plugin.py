@@ -474,6 +474,18 @@ def test_rerun_creates_a_new_run_from_the_same_spec(kube: ClusterHandle, ns: str
     )
     assert neam(kube, "rerun", "-n", ns, "nope").returncode == 3
 
+    nodes = [dag_node("only", "helper")]
+    dag = agentdag(
+        ns, "d", nodes, source={"inline": CLAW_PROGRAM}, resources=UNSCHEDULABLE, stop=True
+    )
+    apply(kube, dag)
+    assert neam(kube, "rerun", "-n", ns, "dag/d").stdout == (
+        "agentdag/d-rerun-1 created (a rerun of agentdag/d)\n"
+    )
+    again = get_json(kube, "agentdag", "d-rerun-1", "-n", ns)["spec"]
+    first = get_json(kube, "agentdag", "d", "-n", ns)["spec"]
+    assert first["stop"] is True and again == {k: v for k, v in first.items() if k != "stop"}
+
 
 # ------------------------------------------------------------------ outputs
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -117,6 +118,8 @@ def run(session: Session, args: argparse.Namespace) -> Exit:
                 shown = ""
                 return ENDINGS[phase]
             line = progress_line(body)
+            if live:  # a wrapped line could not be rewritten in place
+                line = line[: shutil.get_terminal_size().columns - 1]
             if line != shown:
                 session.out.write(CLEAR + line if live else line + "\n")
                 session.out.flush()
