@@ -152,6 +152,12 @@ wait_until() {
     "$@" >/dev/null 2>&1 && return 0
     sleep 0.25
   done
+  local log
+  for log in "${LOGS}"/*.log; do
+    [[ -f "${log}" ]] || continue
+    log "--- last lines of ${log}:"
+    tail -n 8 "${log}" >&2
+  done
   die "timed out after ${seconds}s waiting for ${what}; logs in ${LOGS}"
 }
 
