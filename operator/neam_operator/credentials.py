@@ -45,6 +45,7 @@ class Credentials:
     key_file: str | None = None
     token: TokenFile | str | None = None
     insecure: bool = False
+    namespace: str | None = None  # the context's namespace, or the service account's
 
     def bearer(self) -> str | None:
         return self.token() if callable(self.token) else self.token
@@ -78,15 +79,23 @@ def _by_name(items: list[dict[str, Any]], name: str, what: str) -> dict[str, Any
     raise CredentialsError(f"kubeconfig has no {what} named {name!r}")
 
 
-def from_kubeconfig(file: Path) -> Credentials:
+def from_kubeconfig(
+    file: Path, context: str | None = None, workdir: Path | None = None
+) -> Credentials:
+    """Credentials of ``context`` (default: the current context) in the kubeconfig ``file``.
+
+    Embedded (``*-data``) certificates and keys are written to private files in
+    ``workdir`` (default: a new temporary directory); a caller that builds its TLS context
+    at once may remove it afterwards."""
     cfg = yaml.safe_load(file.read_text()) or {}
-    context = _by_name(cfg.get("contexts"), cfg.get("current-context", ""), "context")["context"]
-    cluster = _by_name(cfg.get("clusters"), context["cluster"], "cluster")["cluster"]
-    user = _by_name(cfg.get("users"), context["user"], "user").get("user") or {}
+    name = context or cfg.get("current-context", "")
+    ctx = _by_name(cfg.get("contexts"), name, "context")["context"]
+    cluster = _by_name(cfg.get("clusters"), ctx["cluster"], "cluster")["cluster"]
+    user = _by_name(cfg.get("users"), ctx["user"], "user").get("user") or {}
     if "exec" in user or "auth-provider" in user:
         raise CredentialsError("kubeconfig exec/auth-provider plugins are not supported")
     base = file.resolve().parent
-    workdir = Path(tempfile.mkdtemp(prefix="neam-operator-"))
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="neam-operator-"))
     token: TokenFile | str | None = user.get("token")
     if user.get("tokenFile"):
         token = TokenFile(base / user["tokenFile"])
@@ -97,6 +106,7 @@ def from_kubeconfig(file: Path) -> Credentials:
         key_file=_materialise(user, "client-key", base, workdir),
         token=token,
         insecure=bool(cluster.get("insecure-skip-tls-verify")),
+        namespace=ctx.get("namespace"),
     )
 
 
@@ -108,17 +118,29 @@ def in_cluster() -> Credentials:
     if not host:
         raise CredentialsError("not in a cluster and no KUBECONFIG set")
     server = f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
-    return Credentials(server, ca_file=str(SA_DIR / "ca.crt"), token=TokenFile(SA_DIR / "token"))
+    ns_file = SA_DIR / "namespace"
+    return Credentials(
+        server,
+        ca_file=str(SA_DIR / "ca.crt"),
+        token=TokenFile(SA_DIR / "token"),
+        namespace=ns_file.read_text().strip() if ns_file.exists() else None,
+    )
 
 
-def load(kubeconfig: str | None = None) -> Credentials:
-    """``kubeconfig``, else the first file of ``$KUBECONFIG``, else the in-cluster account."""
+def load(
+    kubeconfig: str | None = None, context: str | None = None, workdir: Path | None = None
+) -> Credentials:
+    """``kubeconfig``, else the first file of ``$KUBECONFIG``, else the in-cluster account,
+    else ``~/.kube/config``. ``context`` picks a kubeconfig context other than the current
+    one (in-cluster credentials have none)."""
     source = kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
     if source:
-        return from_kubeconfig(Path(source).expanduser())
+        return from_kubeconfig(Path(source).expanduser(), context, workdir)
     if (SA_DIR / "token").exists():
+        if context:
+            raise CredentialsError(f"context {context!r} needs a kubeconfig; none is set")
         return in_cluster()
     default = Path.home() / ".kube" / "config"
     if default.exists():
-        return from_kubeconfig(default)
+        return from_kubeconfig(default, context, workdir)
     raise CredentialsError("no KUBECONFIG, no in-cluster service account")

@@ -346,9 +346,11 @@ def finish_pod(
     exit_code: int,
     message: dict[str, Any] | str,
     container: str = "forge",
+    pod_name: str | None = None,
 ) -> None:
-    """Mark the Job's (unscheduled) pod as terminated, with a termination message."""
-    pod = job_pod(kube, ns, job)
+    """Mark the Job's (unscheduled) pod as terminated, with a termination message;
+    ``pod_name`` picks one of several pods (default: the current one, see ``job_pod``)."""
+    name = pod_name or job_pod(kube, ns, job)["metadata"]["name"]
     text = message if isinstance(message, str) else json.dumps(message)
     terminated = {
         "exitCode": exit_code,
@@ -363,7 +365,7 @@ def finish_pod(
             _container_status(container, {"terminated": terminated}, ready=False)
         ],
     }
-    patch_pod_status(kube, ns, pod["metadata"]["name"], status)
+    patch_pod_status(kube, ns, name, status)
 
 
 def start_running(kube: ClusterHandle, ns: str, name: str, **spec: Any) -> dict[str, Any]:

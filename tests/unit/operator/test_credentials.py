@@ -64,3 +64,27 @@ def test_exec_plugins_are_refused(tmp_path: Path) -> None:
     path = _write(tmp_path, {}, {"exec": {"command": "aws"}})
     with pytest.raises(CredentialsError, match="not supported"):
         from_kubeconfig(path)
+
+
+def test_a_named_context_and_its_namespace(tmp_path: Path) -> None:
+    path = _write(tmp_path, {}, {"token": "t"})
+    cfg = yaml.safe_load(path.read_text())
+    cfg["clusters"].append({"name": "k2", "cluster": {"server": "https://127.0.0.1:7443"}})
+    cfg["contexts"].append(
+        {"name": "other", "context": {"cluster": "k2", "user": "u", "namespace": "team"}}
+    )
+    path.write_text(yaml.safe_dump(cfg))
+    assert from_kubeconfig(path).namespace is None
+    other = load(str(path), context="other")
+    assert (other.server, other.namespace) == ("https://127.0.0.1:7443", "team")
+    with pytest.raises(CredentialsError, match="no context named 'nope'"):
+        load(str(path), context="nope")
+
+
+def test_embedded_files_go_to_the_given_directory(tmp_path: Path) -> None:
+    pem = b"-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n"
+    path = _write(tmp_path, {"certificate-authority-data": base64.b64encode(pem).decode()}, {})
+    workdir = tmp_path / "private"
+    workdir.mkdir()
+    creds = from_kubeconfig(path, workdir=workdir)
+    assert creds.ca_file is not None and Path(creds.ca_file).parent == workdir
