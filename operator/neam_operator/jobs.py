@@ -6,16 +6,21 @@ from neam_operator.kube import Kube, path
 
 
 async def termination_message(kube: Kube, namespace: str, job: str, container: str) -> str | None:
-    """The newest terminated ``container``'s termination message among the Job's pods."""
+    """The newest terminated ``container``'s termination message among the Job's pods:
+    the latest to finish, then the latest created (timestamps have one-second
+    resolution), then a succeeded pod over a failed one (a Job completes on its last)."""
     pods = await kube.request(
         "GET", path("v1", "Pod", namespace), params={"labelSelector": f"job-name={job}"}
     )
-    best: tuple[str, str] | None = None
+    best: tuple[tuple[str, str, bool], str] | None = None
     for pod in pods.get("items") or []:
-        for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+        status = pod.get("status") or {}
+        for cs in status.get("containerStatuses") or []:
             term = (cs.get("state") or {}).get("terminated") or {}
-            if cs.get("name") == container and term.get("message"):
-                stamp = term.get("finishedAt") or ""
-                if best is None or stamp > best[0]:
-                    best = (stamp, term["message"])
+            if cs.get("name") != container or not term.get("message"):
+                continue
+            created = pod["metadata"].get("creationTimestamp") or ""
+            order = (term.get("finishedAt") or "", created, status.get("phase") == "Succeeded")
+            if best is None or order > best[0]:
+                best = (order, term["message"])
     return best[1] if best else None

@@ -277,12 +277,18 @@ def test_a_retry_is_visible_and_the_newest_message_wins(kube: ClusterHandle, ns:
     assert seen == {"Running"}
     assert len(warnings(kube, ns, run, "Retrying")) == 1
 
+    # The Job controller starts the second attempt's pod after its back-off delay.
+    second = wait_for(
+        lambda: (p := job_pod(kube, ns, f"{run}-forge"))["status"].get("phase") == "Pending" and p,
+        "the second attempt's pod",
+    )
     finish_pod(
         kube,
         ns,
         f"{run}-forge",
         1,
         {"outcome": "cost_limit", "total_cost": "2", "message": "second attempt over budget"},
+        pod_name=second["metadata"]["name"],
     )
     st = wait_phase(kube, ns, run, "Failed")
     assert (st["reason"], st["outcome"]) == ("CostLimit", "cost_limit")

@@ -18,6 +18,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -357,7 +358,7 @@ def finish_pod(
         "reason": "Completed" if exit_code == 0 else "Error",
         "message": text,
         "startedAt": _STARTED,
-        "finishedAt": _STARTED,
+        "finishedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     status = {
         "phase": "Succeeded" if exit_code == 0 else "Failed",
