@@ -75,7 +75,7 @@ crds: install ## regenerate crds/ and manifests/policies.yaml from the pydantic 
 	$(BIN)/python -m neam_operator.crdgen crds/
 	$(BIN)/python -m neam_operator.policygen manifests/policies.yaml
 
-argocd-health: ## embed kustomize/argocd/health/*.lua into kustomize/argocd/argocd-cm-health.yaml
+argocd-health: ## embed kustomize/argocd/health/*.lua into kustomize/argocd/health/argocd-cm-health.yaml
 	$(PYTHON) hack/argocd_health.py
 
 cluster-binaries: ## build kube-apiserver, etcd, kwok, ... into $(NEAM_CACHE_DIR) (idempotent)

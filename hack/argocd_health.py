@@ -1,5 +1,5 @@
 """Embed the Argo CD health checks (``kustomize/argocd/health/*.lua``) into
-``kustomize/argocd/argocd-cm-health.yaml``, the patch that merges them into Argo CD's
+``kustomize/argocd/health/argocd-cm-health.yaml``, the patch that merges them into Argo CD's
 ``argocd-cm``. The ``.lua`` files are the source of truth.
 
     python3 hack/argocd_health.py            # write the patch (make argocd-health)
@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HEALTH = ROOT / "kustomize" / "argocd" / "health"
-PATCH = ROOT / "kustomize" / "argocd" / "argocd-cm-health.yaml"
+PATCH = HEALTH / "argocd-cm-health.yaml"
 GROUP = "neam.dev"
 # kind -> script file
 KINDS = {"ForgeRun": "forgerun.lua", "ClawAgent": "clawagent.lua", "AgentDAG": "agentdag.lua"}
@@ -27,8 +27,9 @@ HEADER = """\
 # Argo CD health checks for the neam.dev kinds, as a patch of Argo CD's argocd-cm. It
 # merges into an existing argocd-cm (other keys stay), e.g.
 #   kubectl -n argocd patch configmap argocd-cm --type merge \\
-#     --patch-file kustomize/argocd/argocd-cm-health.yaml
-# or as a patch in the kustomization that installs Argo CD. See docs/gitops.md.
+#     --patch-file kustomize/argocd/health/argocd-cm-health.yaml
+# or, where Argo CD is installed with kustomize, add kustomize/argocd/health (a kustomize
+# Component) to that kustomization's components. See docs/gitops.md.
 """
 
 

@@ -22,7 +22,7 @@ import pytest
 from tests.support.cluster import REPO_ROOT
 
 HEALTH_DIR = REPO_ROOT / "kustomize" / "argocd" / "health"
-PATCH = REPO_ROOT / "kustomize" / "argocd" / "argocd-cm-health.yaml"
+PATCH = HEALTH_DIR / "argocd-cm-health.yaml"
 HARNESS = Path(__file__).with_name("argocd_health.lua")
 SCRIPTS = {
     "ForgeRun": HEALTH_DIR / "forgerun.lua",

@@ -1,6 +1,6 @@
 -- Argo CD health check for neam.dev/v1alpha1 AgentDAG.
 -- The source of truth: `make argocd-health` embeds this file into
--- kustomize/argocd/argocd-cm-health.yaml as resource.customizations.health.neam.dev_AgentDAG.
+-- kustomize/argocd/health/argocd-cm-health.yaml as resource.customizations.health.neam.dev_AgentDAG.
 -- Argo CD runs it in gopher-lua (Lua 5.1) with only the base, table and os libraries:
 -- no string or math functions here.
 --
