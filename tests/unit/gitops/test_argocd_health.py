@@ -132,3 +132,25 @@ def test_any_object_gets_a_verdict(lua: str, kind: str, obj: dict[str, Any]) -> 
     """Malformed objects never make a script fail (Argo CD would show an error)."""
     got = run_script(lua, SCRIPTS[kind], obj)
     assert got["status"] in ("Progressing", "Unknown")
+
+
+# ------------------------------------------------------------------ the Applications
+
+
+def test_the_applications_install_the_crds_first_and_never_prune_them() -> None:
+    apps = {
+        d["metadata"]["name"]: d
+        for d in yaml.safe_load_all((REPO_ROOT / "kustomize/argocd/application.yaml").read_text())
+    }
+    assert set(apps) == {"neam-crds", "neam-operator"}
+    crds, operator = apps["neam-crds"], apps["neam-operator"]
+    assert crds["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "-1"
+    assert (
+        int(operator["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-wave", 0)) > -1
+    )
+    assert crds["spec"]["syncPolicy"]["automated"]["prune"] is False
+    for app in apps.values():
+        assert app["metadata"]["namespace"] == "argocd"
+        assert (REPO_ROOT / app["spec"]["source"]["path"]).is_dir(), app["spec"]["source"]["path"]
+    assert (REPO_ROOT / operator["spec"]["source"]["path"] / "kustomization.yaml").is_file()
+    assert operator["spec"]["destination"]["namespace"] == "neam-system"
