@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 # Cluster binaries and state live outside the repository.
 export NEAM_CACHE_DIR ?= $(HOME)/.cache/neam-operator
 
-.PHONY: help install demo test test-unit test-cluster test-e2e lint fmt bench crds \
-        cluster-binaries cluster-up cluster-down cluster-env image \
+.PHONY: help install demo test test-deps test-unit test-cluster test-e2e lint fmt bench crds \
+        argocd-health cluster-binaries cluster-up cluster-down cluster-env image \
         e2e-deps e2e-up e2e-down e2e-env clean
 
 help: ## list targets
@@ -27,15 +27,26 @@ install: $(VENV)/.installed ## create .venv and install the project with dev too
 demo: install ## the main job: check, compile and run the example programs
 	bash hack/demo.sh
 
-test: install cluster-binaries ## all test tiers: unit, cluster, e2e (e2e: root on Linux only)
+test: install test-deps cluster-binaries ## all test tiers: unit, cluster, e2e (e2e: root on Linux only)
 	$(BIN)/pytest -q tests/unit tests/cluster
 	$(MAKE) --no-print-directory test-e2e
 
-test-unit: install ## unit tier only (no cluster)
+test-unit: install test-deps ## unit tier only (no cluster)
 	$(BIN)/pytest -q tests/unit
 
-test-cluster: install cluster-binaries ## cluster tier only (real control plane)
+test-cluster: install test-deps cluster-binaries ## cluster tier only (real control plane)
 	$(BIN)/pytest -q tests/cluster
+
+# Debian packages of the unit and cluster tiers: lua5.1 runs the Argo CD health checks
+# (kustomize/argocd/health). Installed when missing and root; otherwise the tests that
+# need it skip, unless NEAM_LUA_REQUIRED=1 (CI) makes that a failure.
+test-deps: ## install lua5.1 (Debian) for the Argo CD health check tests, when root
+	@command -v lua5.1 >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lua5.1; \
+	  else \
+	    echo "lua5.1 missing (apt-get install lua5.1): the Argo CD health check tests will skip" >&2; \
+	  fi; }
 
 # The e2e tier changes the host (kubelet, containerd, mounts, cgroups): it runs as
 # root on Linux and is skipped elsewhere, unless NEAM_E2E_REQUIRED=1 (CI) makes
@@ -63,6 +74,9 @@ bench: install cluster-binaries ## run the benchmarks (results go to docs/benchm
 crds: install ## regenerate crds/ and manifests/policies.yaml from the pydantic models
 	$(BIN)/python -m neam_operator.crdgen crds/
 	$(BIN)/python -m neam_operator.policygen manifests/policies.yaml
+
+argocd-health: ## embed kustomize/argocd/health/*.lua into kustomize/argocd/health/argocd-cm-health.yaml
+	$(PYTHON) hack/argocd_health.py
 
 cluster-binaries: ## build kube-apiserver, etcd, kwok, ... into $(NEAM_CACHE_DIR) (idempotent)
 	bash hack/cluster-binaries.sh
