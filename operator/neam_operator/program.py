@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -49,8 +50,11 @@ def _max_iterations(config: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+@functools.lru_cache(maxsize=32)
 def _compile(text: str, filename: str) -> tuple[Program, str, str] | Rejected:
-    """``(program, neamb, hash)`` of a source that compiles; the hash names the snapshot."""
+    """``(program, neamb, hash)`` of a source that compiles; the hash names the snapshot.
+    Remembered for the last few sources: a burst of runs of one program compiles it once
+    (the result is only read, never changed)."""
     res = compile_source(text, filename)
     if not res.ok or res.program is None:
         errors = [str(d) for d in res.errors] or [f"{filename}: compilation failed"]

@@ -82,6 +82,10 @@ class AgentDAGs:
         status = body.get("status") or {}
         if status.get("phase") in TERMINAL:
             self.sources.track(key, None)
+            # Only the TTL still matters (_expire follows it): a later edit is observed.
+            generation = body["metadata"].get("generation")
+            if status.get("observedGeneration") != generation:
+                await self._patch_status(body, {"observedGeneration": generation})
             await self._expire(owner, spec, status)
             return
         # Only a DAG still waiting for its program needs to hear of its ConfigMap.

@@ -144,6 +144,9 @@ class ForgeRuns:
         self.sources.track(key, None if status.get("children") else spec.source)
         if fs.finished(status):
             self.scheduler.cancel(key)
+            # A finished run has nothing left to change but its TTL (which _expire
+            # follows): a later spec edit is observed, so kstatus/Flux see it Current.
+            await self._write(body, status, {"observedGeneration": generation})
             await self._expire(owner, spec, status)
             return
         if not status.get("children"):
