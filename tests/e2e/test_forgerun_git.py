@@ -92,8 +92,8 @@ def test_a_forgerun_clones_a_repository_and_pushes_its_branch(
     ]
     assert git(bare, "show", "neam/greeter:greet.py").startswith("def greet(name):")
     assert "Pushed" in [e["reason"] for e in events(kube, namespace, "greeter")]
-    row = kube.kubectl("get", "forgerun", "greeter", "-n", namespace).stdout.splitlines()[1]
-    assert "neam/greeter" in row.split()
+    wide = kube.kubectl("get", "forgerun", "greeter", "-n", namespace, "-o", "wide").stdout
+    assert "neam/greeter" in wide.splitlines()[1].split()  # the BRANCH column
     # The token reached the pod as a file and went nowhere else.
     pod = get_json(kube, "pods", "-n", namespace, "-l", "job-name=greeter-forge")["items"][0]
     places = {
