@@ -1,6 +1,7 @@
 """The operator's /metrics, scraped over HTTP while it drives runs on the real API server:
 reconciles counted, resources by phase kept current (deletions too), LLM cost counted
-once per run across re-delivered events and restarts, API errors counted."""
+once per run across re-delivered events and restarts (and a DAG's once per node), API
+errors counted."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.cluster import ClusterHandle
+from tests.support.dag import agentdag, dag_node, finish_node, wait_dag
 from tests.support.operator_harness import (
+    PROGRAM,
     UNSCHEDULABLE,
     OperatorProcess,
     apply,
     finish_pod,
     forgerun,
+    get_json,
     install_crds,
     new_name,
     scratch_namespace,
@@ -82,12 +86,12 @@ def scraped_until(op: OperatorProcess, what: str, check: Callable[[Samples], obj
     return wait_for(probe, what)
 
 
-def cost(samples: Samples, ns: str) -> float:
-    return sample(samples, "neam_operator_llm_cost_usd_total", namespace=ns, kind="ForgeRun")
+def cost(samples: Samples, ns: str, kind: str = "ForgeRun") -> float:
+    return sample(samples, "neam_operator_llm_cost_usd_total", namespace=ns, kind=kind)
 
 
-def succeeded(samples: Samples, ns: str) -> float:
-    labels = {"namespace": ns, "kind": "ForgeRun", "phase": "Succeeded"}
+def succeeded(samples: Samples, ns: str, kind: str = "ForgeRun") -> float:
+    labels = {"namespace": ns, "kind": kind, "phase": "Succeeded"}
     return sample(samples, "neam_operator_runs_finished_total", **labels)
 
 
@@ -174,3 +178,29 @@ def test_api_errors_are_counted(kube: ClusterHandle, ns: str, op: OperatorProces
     )
     errors = "neam_operator_api_errors_total"
     assert sample(after, errors, **labels) > sample(before, errors, **labels)
+
+
+def test_a_dags_cost_is_its_pod_nodes_and_its_run_nodes_forgeruns(
+    kube: ClusterHandle, ns: str, op: OperatorProcess
+) -> None:
+    """A pod node's cost counts under AgentDAG, a run node's under its ForgeRun: the
+    DAG's totalCost (both) is never counted on top."""
+    dag = new_name("dag")
+    nodes = [dag_node("spec", "second"), dag_node("build", "builder", "spec", run=True)]
+    before = scrape(op)
+    apply(kube, agentdag(ns, dag, nodes, source={"inline": PROGRAM}, resources=UNSCHEDULABLE))
+    wait_for(lambda: get_json(kube, "job", f"{dag}-node-spec", "-n", ns), "the pod node's Job")
+    finish_node(kube, ns, dag, "spec", "Build it.", cost="0.125")
+    wait_for(lambda: get_json(kube, "job", f"{dag}-build-forge", "-n", ns), "the run node's Job")
+    end(kube, ns, f"{dag}-build", "0.5")
+    st = wait_dag(kube, ns, dag, "succeeded", lambda s: s.get("phase") == "Succeeded")
+    assert st["totalCost"] == "0.625"
+    after = scraped_until(
+        op,
+        "the DAG's end counted",
+        lambda s: succeeded(s, ns, "AgentDAG") > succeeded(before, ns, "AgentDAG"),
+    )
+    assert cost(after, ns, "AgentDAG") - cost(before, ns, "AgentDAG") == 0.125
+    assert cost(after, ns) - cost(before, ns) == 0.5
+    assert succeeded(after, ns, "AgentDAG") - succeeded(before, ns, "AgentDAG") == 1
+    wait_for(lambda: resources(op, "AgentDAG") == {"Succeeded": 1}, "the DAG seen Succeeded")
