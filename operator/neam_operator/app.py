@@ -7,10 +7,12 @@ from typing import Any
 import kopf
 
 from neam_operator import credentials
+from neam_operator.handlers import agentdag, clawagent, forgerun
 from neam_operator.handlers.agentdag import AgentDAGs
 from neam_operator.handlers.clawagent import ClawAgents
 from neam_operator.handlers.forgerun import ForgeRuns
 from neam_operator.kube import Kube
+from neam_operator.metrics import OperatorMetrics
 from neam_operator.models import GROUP, VERSION
 from neam_operator.settings import Settings
 
@@ -36,8 +38,9 @@ def _owner(meta: dict[str, Any], kind: str) -> str | None:
     return None
 
 
-def build_registry(settings: Settings) -> kopf.OperatorRegistry:
-    """All handlers of the operator, registered on a fresh registry."""
+def build_registry(settings: Settings, metrics: OperatorMetrics) -> kopf.OperatorRegistry:
+    """All handlers of the operator, registered on a fresh registry, reporting to
+    ``metrics``."""
     registry = kopf.OperatorRegistry()
 
     @kopf.on.login(registry=registry)
@@ -60,11 +63,14 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.networking.request_timeout = 60
-        kube = await Kube.connect()
+        kube = await Kube.connect(on_error=metrics.api_error)
         memo.kube = kube
-        memo.forgeruns = ForgeRuns(kube, operator_settings)
-        memo.clawagents = ClawAgents(kube, operator_settings)
-        memo.agentdags = AgentDAGs(kube, operator_settings)
+        memo.forgeruns = ForgeRuns(kube, operator_settings, metrics)
+        memo.clawagents = ClawAgents(kube, operator_settings, metrics)
+        memo.agentdags = AgentDAGs(kube, operator_settings, metrics)
+        metrics.watch_timers(forgerun.KIND, memo.forgeruns.scheduler)
+        metrics.watch_timers(clawagent.KIND, memo.clawagents.scheduler)
+        metrics.watch_timers(agentdag.KIND, memo.agentdags.scheduler)
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(memo: kopf.Memo, **_: Any) -> None:
@@ -79,6 +85,7 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
         if event.get("type") == "DELETED":
             memo.forgeruns.forget(key)
         else:
+            metrics.seen(forgerun.KIND, key, event["object"])
             await memo.forgeruns.reconcile(key, event["object"])
         dag = _owner(meta, "AgentDAG")  # a run node's ForgeRun moves its DAG on
         if dag is not None:
@@ -106,6 +113,7 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
         if event.get("type") == "DELETED":
             memo.agentdags.forget(key)
             return
+        metrics.seen(agentdag.KIND, key, body)
         # Only the operator writes a DAG's status: a status-only change needs no reconcile.
         observed = (body.get("status") or {}).get("observedGeneration")
         if event.get("type") == "MODIFIED" and observed == meta.get("generation"):
@@ -120,6 +128,7 @@ def build_registry(settings: Settings) -> kopf.OperatorRegistry:
         if event.get("type") == "DELETED":
             memo.clawagents.forget(key)
             return
+        metrics.seen(clawagent.KIND, key, body)
         # A status-only change (the operator's own write) needs no reconcile: the spec
         # was handled, and the children's changes arrive as their own events.
         observed = (body.get("status") or {}).get("observedGeneration")

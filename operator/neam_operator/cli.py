@@ -1,7 +1,8 @@
 """``neam-operator``: run the kopf operator.
 
 All namespaces by default; ``--namespace NS`` (repeatable, or NEAM_OPERATOR_NAMESPACES,
-comma-separated) restricts it. Liveness: ``GET http://HOST:PORT/healthz``.
+comma-separated) restricts it. Liveness: ``GET http://HOST:PORT/healthz``; Prometheus
+metrics: ``GET http://METRICS_HOST:METRICS_PORT/metrics``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ for _client in ("kubernetes", "kubernetes_asyncio"):
 
 import kopf  # noqa: E402
 
+from neam_operator import metrics_http  # noqa: E402
 from neam_operator.app import build_registry  # noqa: E402
+from neam_operator.metrics import OperatorMetrics  # noqa: E402
 from neam_operator.settings import Settings  # noqa: E402
 
 
@@ -34,6 +37,12 @@ def parse_args(argv: list[str], settings: Settings) -> argparse.Namespace:
     )
     p.add_argument("--liveness-host", default=settings.health_host)
     p.add_argument("--liveness-port", type=int, default=settings.health_port)
+    p.add_argument(
+        "--metrics-host",
+        default=settings.metrics_host,
+        help="address of the Prometheus /metrics endpoint (default: %(default)s)",
+    )
+    p.add_argument("--metrics-port", type=int, default=settings.metrics_port)
     p.add_argument(
         "--resync-seconds",
         type=int,
@@ -53,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         namespaces=namespaces,
         health_host=args.liveness_host,
         health_port=args.liveness_port,
+        metrics_host=args.metrics_host,
+        metrics_port=args.metrics_port,
         resync_seconds=max(1, args.resync_seconds),
     )
     logging.basicConfig(
@@ -61,17 +72,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.verbose:  # one line per handled event is noise at 1,000s of runs
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
-    registry = build_registry(settings)
-    asyncio.run(
-        kopf.operator(
-            registry=registry,
+    asyncio.run(run(settings))
+    return 0
+
+
+async def run(settings: Settings) -> None:
+    """Serve the metrics, then run kopf until it stops."""
+    metrics = OperatorMetrics()
+    where = f"{settings.metrics_host}:{settings.metrics_port}"
+    try:
+        server = await metrics_http.serve(
+            metrics.registry, settings.metrics_host, settings.metrics_port
+        )
+    except OSError as e:  # the port is taken, or the address is not this host's
+        raise SystemExit(f"neam-operator: cannot serve metrics on {where}: {e}") from None
+    try:
+        await kopf.operator(
+            registry=build_registry(settings, metrics),
             standalone=True,
-            clusterwide=not namespaces,
-            namespaces=list(namespaces),
+            clusterwide=not settings.namespaces,
+            namespaces=list(settings.namespaces),
             liveness_endpoint=f"http://{settings.health_host}:{settings.health_port}/healthz",
         )
-    )
-    return 0
+    finally:
+        await server.cleanup()
 
 
 if __name__ == "__main__":

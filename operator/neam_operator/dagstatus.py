@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from neam_operator.conditions import TERMINAL
 from neam_operator.models import DagNode
 
 State = Literal["absent", "running", "succeeded", "failed", "stopped"]
@@ -169,3 +170,13 @@ def transitions(
             text += f", cost {entry['cost']}"
         out.append((kind, f"Node{phase}", f"{text}: {detail}" if detail else text))
     return out
+
+
+def ended(old: dict[str, dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The node entries of ``new`` that reached a final phase (Succeeded, Failed,
+    Stopped) since ``old``, the node statuses written before, by id."""
+    return [
+        entry
+        for entry in new
+        if entry["phase"] in TERMINAL and (old.get(entry["id"]) or {}).get("phase") not in TERMINAL
+    ]

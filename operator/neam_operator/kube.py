@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -27,6 +28,7 @@ PLURALS = {
     ("v1", "ServiceAccount"): "serviceaccounts",
     ("v1", "Pod"): "pods",
     ("v1", "Service"): "services",
+    ("v1", "Event"): "events",
     ("apps/v1", "Deployment"): "deployments",
     ("apps/v1", "ReplicaSet"): "replicasets",
     ("rbac.authorization.k8s.io/v1", "Role"): "roles",
@@ -90,23 +92,34 @@ def path(api_version: str, kind: str, namespace: str, name: str | None = None) -
     return f"{out}/{name}" if name else out
 
 
+# Told of every failed request: (method, url, HTTP status or None when there was no answer).
+OnError = Callable[[str, str, int | None], None]
+
+
+def _ignore(method: str, url: str, status: int | None) -> None:
+    return None
+
+
 class Kube:
     """JSON over HTTP to the API server; every method is a coroutine."""
 
-    def __init__(self, session: aiohttp.ClientSession, creds: Credentials) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, creds: Credentials, on_error: OnError = _ignore
+    ) -> None:
         self._session = session
         self._creds = creds
         self._host = creds.server.rstrip("/")
         self._tls: ssl.SSLContext | bool = creds.ssl_context()
+        self._on_error = on_error
 
     @classmethod
-    async def connect(cls, kubeconfig: str | None = None) -> Kube:
+    async def connect(cls, kubeconfig: str | None = None, on_error: OnError = _ignore) -> Kube:
         """Connect with ``kubeconfig``, ``$KUBECONFIG``, or the in-cluster account."""
         session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=32),
             timeout=aiohttp.ClientTimeout(total=30),
         )
-        return cls(session, load(kubeconfig))
+        return cls(session, load(kubeconfig), on_error)
 
     async def close(self) -> None:
         await self._session.close()
@@ -128,13 +141,18 @@ class Kube:
         if body is not None:
             headers["Content-Type"] = content_type
             data = json.dumps(body)
-        async with self._session.request(
-            method, self._host + url, data=data, headers=headers, params=params, ssl=self._tls
-        ) as resp:
-            text = await resp.text()
-            if resp.status >= 400:
-                raise ApiError(resp.status, text)
-            return json.loads(text) if text else {}
+        try:
+            async with self._session.request(
+                method, self._host + url, data=data, headers=headers, params=params, ssl=self._tls
+            ) as resp:
+                status, text = resp.status, await resp.text()
+        except (aiohttp.ClientError, TimeoutError):
+            self._on_error(method, url, None)
+            raise
+        if status >= 400:
+            self._on_error(method, url, status)
+            raise ApiError(status, text)
+        return json.loads(text) if text else {}
 
     async def get(self, url: str, **params: str) -> dict[str, Any] | None:
         """GET ``url``; None when it does not exist."""

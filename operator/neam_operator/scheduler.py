@@ -18,7 +18,18 @@ class Scheduler:
     def __init__(self, action: Callable[[Key], Awaitable[None]]) -> None:
         self._action = action
         self._handles: dict[Key, asyncio.TimerHandle] = {}
+        self._fired: set[asyncio.Task[None]] = set()  # referenced until done
         self.attempts: dict[Key, int] = {}
+
+    @property
+    def waiting(self) -> int:
+        """Timers armed and not yet due."""
+        return len(self._handles)
+
+    @property
+    def due(self) -> int:
+        """Delayed reconciles whose time came and that have not finished."""
+        return len(self._fired)
 
     def at(self, key: Key, delay: float) -> None:
         self.cancel(key, keep_attempts=True)
@@ -46,4 +57,6 @@ class Scheduler:
 
     def _fire(self, key: Key) -> None:
         self._handles.pop(key, None)
-        asyncio.get_running_loop().create_task(self._action(key))
+        task = asyncio.get_running_loop().create_task(self._action(key))
+        self._fired.add(task)
+        task.add_done_callback(self._fired.discard)

@@ -37,6 +37,8 @@ class Settings:
     pending_timeout_seconds: int = 900
     health_host: str = "127.0.0.1"
     health_port: int = 8081
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 8082
     namespaces: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
@@ -63,5 +65,7 @@ class Settings:
             ),
             health_host=e.get("NEAM_OPERATOR_HEALTH_HOST") or d.health_host,
             health_port=_int(e, "NEAM_OPERATOR_HEALTH_PORT", d.health_port),
+            metrics_host=e.get("NEAM_OPERATOR_METRICS_HOST") or d.metrics_host,
+            metrics_port=_int(e, "NEAM_OPERATOR_METRICS_PORT", d.metrics_port),
             namespaces=namespaces,
         )

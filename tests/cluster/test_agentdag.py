@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.cluster import ClusterHandle
 from tests.support.dag import agentdag as _agentdag
-from tests.support.dag import dag_node, node_phases, wait_dag
+from tests.support.dag import dag_node, finish_node, node_phases, wait_dag
 from tests.support.operator_harness import (
     UNSCHEDULABLE,
     OperatorProcess,
@@ -81,19 +81,6 @@ def jobs(kube: ClusterHandle, ns: str) -> dict[str, dict[str, Any]]:
     return {j["metadata"]["labels"]["neam.dev/dag-node"]: j for j in found["items"]}
 
 
-def finish(
-    kube: ClusterHandle, ns: str, dag: str, node_id: str, result: str, cost: str = "0.001"
-) -> None:
-    """End a node as its pod would: the result in its ConfigMap, then the pod done."""
-    patch = {"data": {"result": result, "outcome": "completed", "cost": cost}}
-    kube.kubectl(
-        "patch", "configmap", f"{dag}-result-{node_id}", "-n", ns,
-        "--type=merge", "-p", json.dumps(patch),
-    )  # fmt: skip
-    message = {"outcome": "completed", "cost": cost, "message": result}
-    finish_pod(kube, ns, f"{dag}-node-{node_id}", 0, message, container="node")
-
-
 def fail(kube: ClusterHandle, ns: str, dag: str, node_id: str, why: str) -> None:
     why_json = {"outcome": "error", "message": why}
     finish_pod(kube, ns, f"{dag}-node-{node_id}", 1, why_json, container="node")
@@ -130,7 +117,7 @@ def test_nodes_run_in_dependency_order_and_get_their_dependencies_results(
     assert st["progress"] == "0/3" and condition(st, "Succeeded")["status"] == "Unknown"
     assert condition(st, "Compiled")["status"] == "True"
 
-    finish(kube, ns, dag, "research", "Markets grew 12%.", "0.002")
+    finish_node(kube, ns, dag, "research", "Markets grew 12%.", "0.002")
     analysis = started(kube, ns, "analysis")["analysis"]
     pod = analysis["spec"]["template"]["spec"]
     (c,) = pod["containers"]
@@ -155,7 +142,7 @@ def test_nodes_run_in_dependency_order_and_get_their_dependencies_results(
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
     assert "report" not in jobs(kube, ns)
 
-    finish(kube, ns, dag, "analysis", "Growth comes from speed.", "0.003")
+    finish_node(kube, ns, dag, "analysis", "Growth comes from speed.", "0.003")
     report = started(kube, ns, "report")["report"]
     sources = next(
         v for v in report["spec"]["template"]["spec"]["volumes"] if v["name"] == "results"
@@ -164,7 +151,7 @@ def test_nodes_run_in_dependency_order_and_get_their_dependencies_results(
         "research",
         "analysis",
     ]
-    finish(kube, ns, dag, "report", "# Report\n" + "x" * 2000, "0.005")
+    finish_node(kube, ns, dag, "report", "# Report\n" + "x" * 2000, "0.005")
     st = wait_dag(kube, ns, dag, "succeeded", lambda s: s.get("phase") == "Succeeded")
     assert st["progress"] == "3/3" and st["totalCost"] == "0.01"
     nodes = {n["id"]: n for n in st["nodes"]}
@@ -203,14 +190,14 @@ def test_never_more_than_parallelism_nodes_at_once(kube: ClusterHandle, ns: str)
     )
     assert set(started(kube, ns, "part0", "part1")) == {"part0", "part1"}
     for done, nxt in (("part0", "part2"), ("part1", "part3"), ("part2", "part4")):
-        finish(kube, ns, dag, done, f"{done} done")
+        finish_node(kube, ns, dag, done, f"{done} done")
         running = started(kube, ns, nxt)
         active = [n for n, j in running.items() if not (j.get("status") or {}).get("succeeded")]
         assert len(active) <= 2, active
     for last in ("part3", "part4"):
-        finish(kube, ns, dag, last, f"{last} done")
+        finish_node(kube, ns, dag, last, f"{last} done")
     started(kube, ns, "merge")
-    finish(kube, ns, dag, "merge", "merged")
+    finish_node(kube, ns, dag, "merge", "merged")
     wait_dag(kube, ns, dag, "succeeded", lambda s: s.get("phase") == "Succeeded")
 
 
@@ -233,7 +220,7 @@ def test_a_failed_node_fails_the_dag_and_skips_the_rest(kube: ClusterHandle, ns:
     st = wait_dag(kube, ns, dag, "failing", lambda s: node_phases(s).get("a") == "Failed")
     assert st["phase"] == "Running"  # "slow" still runs and may finish
     assert node_phases(st) == {"a": "Failed", "slow": "Running", "b": "Skipped", "c": "Skipped"}
-    finish(kube, ns, dag, "slow", "finished anyway")
+    finish_node(kube, ns, dag, "slow", "finished anyway")
     st = wait_dag(kube, ns, dag, "failed", lambda s: s.get("phase") == "Failed")
     assert st["message"] == "node a failed: provider error: 429 rate limited; skipped b, c"
     assert condition(st, "Stalled")["status"] == "True"
@@ -299,16 +286,16 @@ def test_a_restarted_operator_continues_without_rerunning_or_duplicating(
     dag = new_name("resume")
     apply(kube, agentdag(ns, dag, [node("a"), node("b", "analyst", "a"), node("c", "writer", "b")]))
     started(kube, ns, "a")
-    finish(kube, ns, dag, "a", "A")
+    finish_node(kube, ns, dag, "a", "A")
     first = started(kube, ns, "b")
     uids = {n: j["metadata"]["uid"] for n, j in first.items()}
     operator.stop()
-    finish(kube, ns, dag, "b", "B")  # while the operator is down
+    finish_node(kube, ns, dag, "b", "B")  # while the operator is down
     operator.start()
     after = started(kube, ns, "c")
     assert {n: after[n]["metadata"]["uid"] for n in uids} == uids  # nothing re-created
     assert len(get_json(kube, "jobs", "-n", ns)["items"]) == 3
-    finish(kube, ns, dag, "c", "C")
+    finish_node(kube, ns, dag, "c", "C")
     st = wait_dag(kube, ns, dag, "succeeded", lambda s: s.get("phase") == "Succeeded")
     assert [n["result"] for n in st["nodes"]] == ["A", "B", "C"]
 
@@ -327,7 +314,7 @@ def test_a_run_node_is_a_child_forgerun_with_its_dependencies_results(
         ),
     )
     started(kube, ns, "spec")
-    finish(kube, ns, dag, "spec", "Build a CLI that greets.")
+    finish_node(kube, ns, dag, "spec", "Build a CLI that greets.")
     run = wait_for(lambda: get_json(kube, "forgerun", f"{dag}-build", "-n", ns), "the ForgeRun")
     assert run["metadata"]["ownerReferences"][0]["kind"] == "AgentDAG"
     assert run["spec"]["agent"] == "builder"
@@ -366,5 +353,5 @@ def test_the_deadline_stops_the_dag_and_the_ttl_deletes_it(kube: ClusterHandle, 
     short = new_name("short")
     apply(kube, agentdag(ns, short, [node("only")], ttlSecondsAfterFinished=1))
     started(kube, ns, "only")
-    finish(kube, ns, short, "only", "done")
+    finish_node(kube, ns, short, "only", "done")
     wait_for(lambda: get_json(kube, "agentdag", short, "-n", ns) is None, "TTL deletion")

@@ -80,6 +80,7 @@ def test_the_operator_runs_in_the_cluster_from_the_dev_overlay(kube: ClusterHand
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["KUBERNETES_SERVICE_HOST"] == "127.0.0.1"
     assert env["NEAM_OPERATOR_HEALTH_HOST"] == "127.0.0.1"
+    assert env["NEAM_OPERATOR_METRICS_HOST"] == "127.0.0.1"
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         assert container[probe]["httpGet"]["host"] == "127.0.0.1"
     ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}

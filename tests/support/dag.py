@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.support.cluster import ClusterHandle
-from tests.support.operator_harness import get_json, wait_for
+from tests.support.operator_harness import finish_pod, get_json, wait_for
 
 Status = dict[str, Any]
 
@@ -48,6 +48,20 @@ def wait_dag(
         return wait_for(probe, f"AgentDAG {name}: {what}", timeout=timeout)
     except AssertionError as e:
         raise AssertionError(f"{e}; status: {json.dumps(dag_status(kube, ns, name))}") from None
+
+
+def finish_node(
+    kube: ClusterHandle, ns: str, dag: str, node_id: str, result: str, cost: str = "0.001"
+) -> None:
+    """End a node whose pod no node runs as the pod would: the result in its ConfigMap,
+    then the pod done."""
+    patch = {"data": {"result": result, "outcome": "completed", "cost": cost}}
+    kube.kubectl(
+        "patch", "configmap", f"{dag}-result-{node_id}", "-n", ns,
+        "--type=merge", "-p", json.dumps(patch),
+    )  # fmt: skip
+    message = {"outcome": "completed", "cost": cost, "message": result}
+    finish_pod(kube, ns, f"{dag}-node-{node_id}", 0, message, container="node")
 
 
 def node_phases(st: Status) -> dict[str, str]:

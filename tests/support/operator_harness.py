@@ -1,8 +1,8 @@
 """Run the real operator (``python -m neam_operator.cli``) against a test cluster.
 
 Used by the cluster tests and the operator benchmark. The operator is a subprocess
-with ``KUBECONFIG`` pointing at the cluster's kubeconfig and its liveness endpoint
-bound to 127.0.0.1 on a free port; its log goes to a file for post-mortems.
+with ``KUBECONFIG`` pointing at the cluster's kubeconfig and its liveness and metrics
+endpoints bound to 127.0.0.1 on free ports; its log goes to a file for post-mortems.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ class OperatorProcess:
         self.log_dir = log_dir
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self.metrics_port = 0
         self.starts = 0
 
     @property
@@ -86,6 +87,7 @@ class OperatorProcess:
 
     def start(self) -> None:
         self.port = free_port()
+        self.metrics_port = free_port()
         self.starts += 1
         env = dict(self.kube.env)
         env["KUBECONFIG"] = str(self.kube.kubeconfig)
@@ -104,6 +106,10 @@ class OperatorProcess:
                 "127.0.0.1",
                 "--liveness-port",
                 str(self.port),
+                "--metrics-host",
+                "127.0.0.1",
+                "--metrics-port",
+                str(self.metrics_port),
                 *self.args,
             ],
             env=env,

@@ -27,6 +27,7 @@ from neam_operator.builders.common import Owner
 from neam_operator.conditions import TERMINAL, Cond, lifecycle, merge, now_rfc3339
 from neam_operator.jobs import termination_message
 from neam_operator.kube import ApiError, Kube, path, refusal
+from neam_operator.metrics import ERROR, REJECTED, SUCCESS, OperatorMetrics
 from neam_operator.models import API_VERSION, TASK_LIMIT, AgentDAGSpec, DagNode
 from neam_operator.program import CompiledDag, Rejected, compile_dag
 from neam_operator.scheduler import Key, Scheduler
@@ -42,36 +43,46 @@ KIND = "AgentDAG"
 class AgentDAGs:
     """Reconciles AgentDAGs through the API server."""
 
-    def __init__(self, kube: Kube, settings: Settings) -> None:
+    def __init__(self, kube: Kube, settings: Settings, metrics: OperatorMetrics) -> None:
         self.kube = kube
         self.settings = settings
+        self.metrics = metrics
         self.scheduler = Scheduler(self.reconcile)
         self._locks: dict[Key, asyncio.Lock] = {}
         self.sources = SourceIndex()  # the ConfigMaps whose change moves a waiting DAG
 
     async def reconcile(self, key: Key) -> None:
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            body = await self.kube.get(path(API_VERSION, KIND, *key))
-            if body is None:
-                self.forget(key)
-                return
-            if body["metadata"].get("deletionTimestamp"):
-                return
-            try:
-                await self._reconcile(body)
-            except ApiError as e:
-                refused = refusal(e)
-                if refused is not None:
-                    await self._fail(body, *refused)
-                    return
-                log.warning("reconciling %s/%s failed (%s); retrying", *key, e)
-                self.scheduler.backoff(key)
+        with self.metrics.in_flight(KIND):
+            lock = self._locks.setdefault(key, asyncio.Lock())
+            async with lock:
+                with self.metrics.reconciling(KIND) as outcome:
+                    outcome.result = await self._handle(key)
+
+    async def _handle(self, key: Key) -> str:
+        """One reconcile under the DAG's lock; returns its result for the metrics."""
+        body = await self.kube.get(path(API_VERSION, KIND, *key))
+        if body is None:
+            self.forget(key)
+            return SUCCESS
+        if body["metadata"].get("deletionTimestamp"):
+            return SUCCESS
+        try:
+            await self._reconcile(body)
+        except ApiError as e:
+            refused = refusal(e)
+            if refused is not None:
+                await self._fail(body, *refused)
+                return REJECTED
+            log.warning("reconciling %s/%s failed (%s); retrying", *key, e)
+            self.scheduler.backoff(key)
+            return ERROR
+        return SUCCESS
 
     def forget(self, key: Key) -> None:
         self.scheduler.cancel(key)
         self._locks.pop(key, None)
         self.sources.track(key, None)
+        self.metrics.gone(KIND, key)
 
     # ------------------------------------------------------------------ reconcile
 
@@ -127,7 +138,7 @@ class AgentDAGs:
         by_id = {n.id: n for n in spec.nodes}
         for node_id in plan.start:
             await self._start(owner, names, spec, by_id[node_id])
-        await self._write(body, status, plan, now)
+        await self._write(body, spec, status, plan, now)
 
     async def _compile(self, owner: Owner, spec: AgentDAGSpec) -> str | CompiledDag | Rejected:
         source = await sources.read(self.kube, owner.namespace, owner.name, spec.source)
@@ -312,7 +323,12 @@ class AgentDAGs:
     # ------------------------------------------------------------------ status
 
     async def _write(
-        self, body: dict[str, Any], status: dict[str, Any], plan: ds.Plan, now: str
+        self,
+        body: dict[str, Any],
+        spec: AgentDAGSpec,
+        status: dict[str, Any],
+        plan: ds.Plan,
+        now: str,
     ) -> None:
         generation = body["metadata"].get("generation")
         conds = [
@@ -336,12 +352,16 @@ class AgentDAGs:
         old = {n["id"]: n for n in status.get("nodes") or []}
         if any(status.get(k) != v for k, v in patch.items()):
             await self._patch_status(body, patch)
+            # A node run as a ForgeRun is counted by its ForgeRun (kind ForgeRun).
+            pods = {n.id for n in spec.nodes if not n.run}
+            for entry in ds.ended(old, plan.nodes):
+                if entry["id"] in pods:
+                    self.metrics.spent(KIND, body["metadata"]["namespace"], entry.get("cost"))
         for type_, reason, message in ds.transitions(old, plan.nodes):
             await events.record(self.kube, body, type_, reason, message)
         if plan.phase != status.get("phase") and plan.phase in TERMINAL:
             kind = "Normal" if plan.phase in ("Succeeded", "Stopped") else "Warning"
             await events.record(self.kube, body, kind, plan.phase, plan.message)
-            spec = AgentDAGSpec.model_validate(body["spec"])
             await self._expire(Owner.of(body), spec, {**status, **patch})
 
     async def _waiting(
@@ -391,6 +411,9 @@ class AgentDAGs:
         meta = body["metadata"]
         url = path(API_VERSION, KIND, meta["namespace"], meta["name"]) + "/status"
         await self.kube.merge_patch(url, {"status": patch})
+        before = (body.get("status") or {}).get("phase")
+        if patch.get("phase") in TERMINAL and before not in TERMINAL:  # this write ends it
+            self.metrics.finished(KIND, meta["namespace"], patch["phase"])
 
     async def _expire(self, owner: Owner, spec: AgentDAGSpec, status: dict[str, Any]) -> None:
         key = (owner.namespace, owner.name)

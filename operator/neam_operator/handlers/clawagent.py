@@ -22,6 +22,7 @@ from neam_operator.builders import clawagent as b
 from neam_operator.builders.common import Owner, label_value
 from neam_operator.conditions import now_rfc3339
 from neam_operator.kube import ApiError, Kube, path
+from neam_operator.metrics import ERROR, REJECTED, SUCCESS, OperatorMetrics
 from neam_operator.models import API_VERSION, ClawAgentSpec
 from neam_operator.program import CompiledClaw, Rejected, compile_claw
 from neam_operator.scheduler import Key, Scheduler
@@ -37,9 +38,10 @@ COMPILE_CACHE = 64
 class ClawAgents:
     """Reconciles ClawAgents through the API server."""
 
-    def __init__(self, kube: Kube, settings: Settings) -> None:
+    def __init__(self, kube: Kube, settings: Settings, metrics: OperatorMetrics) -> None:
         self.kube = kube
         self.settings = settings
+        self.metrics = metrics
         self.scheduler = Scheduler(self.reconcile)
         self._locks: dict[Key, asyncio.Lock] = {}
         self.sources = SourceIndex()  # the ConfigMaps whose change recompiles a ClawAgent
@@ -51,27 +53,36 @@ class ClawAgents:
     # ------------------------------------------------------------------ entry points
 
     async def reconcile(self, key: Key) -> None:
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            body = await self.kube.get(path(API_VERSION, KIND, *key))
-            if body is None:
-                self.forget(key)
-                return
-            if body["metadata"].get("deletionTimestamp"):
-                return
-            try:
-                await self._reconcile(body)
-            except ApiError as e:
-                if e.status in (400, 422):
-                    await self._invalid(body, e)
-                    return
-                log.warning("reconciling %s/%s failed (%s); retrying", *key, e)
-                self.scheduler.backoff(key)
+        with self.metrics.in_flight(KIND):
+            lock = self._locks.setdefault(key, asyncio.Lock())
+            async with lock:
+                with self.metrics.reconciling(KIND) as outcome:
+                    outcome.result = await self._handle(key)
+
+    async def _handle(self, key: Key) -> str:
+        """One reconcile under the ClawAgent's lock; returns its result for the metrics."""
+        body = await self.kube.get(path(API_VERSION, KIND, *key))
+        if body is None:
+            self.forget(key)
+            return SUCCESS
+        if body["metadata"].get("deletionTimestamp"):
+            return SUCCESS
+        try:
+            await self._reconcile(body)
+        except ApiError as e:
+            if e.status in (400, 422):
+                await self._invalid(body, e)
+                return REJECTED
+            log.warning("reconciling %s/%s failed (%s); retrying", *key, e)
+            self.scheduler.backoff(key)
+            return ERROR
+        return SUCCESS
 
     def forget(self, key: Key) -> None:
         self.scheduler.cancel(key)
         self._locks.pop(key, None)
         self.sources.track(key, None)
+        self.metrics.gone(KIND, key)
 
     # ------------------------------------------------------------------ reconcile
 

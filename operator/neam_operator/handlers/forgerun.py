@@ -25,6 +25,7 @@ from neam_operator.builders.common import Owner, label_value
 from neam_operator.conditions import TERMINAL, now_rfc3339
 from neam_operator.jobs import termination_message
 from neam_operator.kube import ApiError, Kube, NotOwned, path, refusal
+from neam_operator.metrics import ERROR, REJECTED, SUCCESS, OperatorMetrics
 from neam_operator.models import API_VERSION, ForgeRunSpec, spec_error
 from neam_operator.program import Compiled, Rejected, compile_forge
 from neam_operator.scheduler import Key, Scheduler
@@ -56,9 +57,10 @@ DELAYED_CONCURRENCY = 8
 class ForgeRuns:
     """Reconciles ForgeRuns through the API server."""
 
-    def __init__(self, kube: Kube, settings: Settings) -> None:
+    def __init__(self, kube: Kube, settings: Settings, metrics: OperatorMetrics) -> None:
         self.kube = kube
         self.settings = settings
+        self.metrics = metrics
         self.scheduler = Scheduler(self.resync)
         self._locks: dict[Key, asyncio.Lock] = {}
         self._started: set[Key] = set()  # runs this process has launched or failed
@@ -82,35 +84,43 @@ class ForgeRuns:
         is read afresh, so a queued stale event never undoes newer status. ``audit``
         checks that every child of a launched run still exists (it always does on the
         first reconcile of a run in this process, e.g. after a restart)."""
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            fresh = seen is not None and not seen.get("status") and key not in self._started
-            body = seen if fresh else await self.kube.get(path(API_VERSION, KIND, *key))
-            if body is None:
-                self.forget(key)
-                return
-            try:
-                await self._reconcile(body, audit or key not in self._started)
-            except ValidationError as e:
-                await self._invalid(body, spec_error(e))
-            except ApiError as e:
-                refused = refusal(e)
-                if refused is None:
-                    log.warning("reconciling %s/%s failed (%s); retrying", *key, e)
-                    self.scheduler.backoff(key)
-                    return
-                status = body.get("status") or {}
-                patch = fs.failed(
-                    status, body["metadata"].get("generation"), *refused, now_rfc3339()
-                )
-                await self.event(body, "Warning", *refused)
-                await self._write(body, status, patch)
+        with self.metrics.in_flight(KIND):
+            lock = self._locks.setdefault(key, asyncio.Lock())
+            async with lock:
+                with self.metrics.reconciling(KIND) as outcome:
+                    outcome.result = await self._handle(key, seen, audit)
+
+    async def _handle(self, key: Key, seen: dict[str, Any] | None, audit: bool) -> str:
+        """One reconcile under the run's lock; returns its result for the metrics."""
+        fresh = seen is not None and not seen.get("status") and key not in self._started
+        body = seen if fresh else await self.kube.get(path(API_VERSION, KIND, *key))
+        if body is None:
+            self.forget(key)
+            return SUCCESS
+        try:
+            await self._reconcile(body, audit or key not in self._started)
+        except ValidationError as e:
+            await self._invalid(body, spec_error(e))
+            return REJECTED
+        except ApiError as e:
+            refused = refusal(e)
+            if refused is None:
+                log.warning("reconciling %s/%s failed (%s); retrying", *key, e)
+                self.scheduler.backoff(key)
+                return ERROR
+            status = body.get("status") or {}
+            patch = fs.failed(status, body["metadata"].get("generation"), *refused, now_rfc3339())
+            await self.event(body, "Warning", *refused)
+            await self._write(body, status, patch)
+            return REJECTED
+        return SUCCESS
 
     def forget(self, key: Key) -> None:
         self.scheduler.cancel(key)
         self._locks.pop(key, None)
         self._started.discard(key)
         self.sources.track(key, None)
+        self.metrics.gone(KIND, key)
 
     async def _invalid(self, body: dict[str, Any], message: str) -> None:
         """A spec the CRD let through but the operator cannot run (``maxCost`` where
@@ -505,6 +515,10 @@ class ForgeRuns:
         meta = body["metadata"]
         url = path(API_VERSION, KIND, meta["namespace"], meta["name"]) + "/status"
         await self.kube.merge_patch(url, {"status": patch})
+        ended = {**status, **patch}
+        if fs.finished(ended) and not fs.finished(status):  # counted once: this write ends it
+            self.metrics.finished(KIND, meta["namespace"], ended["phase"])
+            self.metrics.spent(KIND, meta["namespace"], ended.get("totalCost"))
         pushed = (patch.get("git") or {}).get("headCommit")
         if pushed and pushed != (status.get("git") or {}).get("headCommit"):
             branch = patch["git"].get("branch")

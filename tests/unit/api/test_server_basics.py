@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from neam.api.auth import key_id
+from prometheus_client.parser import text_string_to_metric_families
 
 API_KEY = "sk-test-api"
 ADMIN_KEY = "admin-test-key"
@@ -164,6 +166,16 @@ def test_metrics_json_and_prometheus(starting) -> None:
     assert 'neam_api_request_duration_seconds_count{method="GET",route="/health"} 3' in lines
     assert "neam_api_ready 0" in lines
     assert any(line.startswith("neam_api_pool_busy ") for line in lines)
+
+
+def test_the_prometheus_metrics_are_the_documented_ones(starting) -> None:
+    """docs/operations.md lists every neam-api metric by the name it is served under."""
+    text = starting.client.get("/metrics", headers=bearer(API_KEY)).text
+    served = {family.name for family in text_string_to_metric_families(text)}
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "operations.md").read_text()
+    documented = set(re.findall(r"^\| `(neam_api_\w+)` \|", doc, re.MULTILINE))
+    # The parser names a counter's family without its ``_total`` suffix.
+    assert {re.sub(r"_total$", "", name) for name in documented} == served
 
 
 def test_audit_log_records_who_did_what_without_secrets(starting, tmp_path) -> None:
