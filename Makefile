@@ -31,7 +31,7 @@ test: install cluster-binaries ## all test tiers: unit, cluster, e2e (e2e: root 
 	$(BIN)/pytest -q tests/unit tests/cluster
 	$(MAKE) --no-print-directory test-e2e
 
-test-unit: install ## unit tier only (no cluster)
+test-unit: install cluster-binaries ## unit tier only (no cluster; kubectl renders the Kustomize trees)
 	$(BIN)/pytest -q tests/unit
 
 test-cluster: install cluster-binaries ## cluster tier only (real control plane)
