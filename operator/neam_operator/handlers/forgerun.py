@@ -19,7 +19,7 @@ from neam_operator import events
 from neam_operator import forgestatus as fs
 from neam_operator.builders import forgerun as b
 from neam_operator.builders.common import Owner
-from neam_operator.conditions import TERMINAL, now_rfc3339
+from neam_operator.conditions import TERMINAL, UNOBSERVED, now_rfc3339
 from neam_operator.jobs import termination_message
 from neam_operator.kube import ApiError, Kube, path
 from neam_operator.models import API_VERSION, ForgeRunSpec
@@ -63,7 +63,9 @@ class ForgeRuns:
         first reconcile of a run in this process, e.g. after a restart)."""
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            fresh = seen is not None and not seen.get("status") and key not in self._started
+            # Not handled yet: no status but the CRD's default.
+            unreported = seen is not None and seen.get("status") in (None, {}, UNOBSERVED)
+            fresh = unreported and key not in self._started
             body = seen if fresh else await self.kube.get(path(API_VERSION, KIND, *key))
             if body is None:
                 self.forget(key)
