@@ -245,6 +245,9 @@ def ask(agents: Agents, text: str) -> httpx.Response:
     )
 
 
+# Three commits, each a Flux reconciliation with its health checks and some eight pods
+# in all: under the machine's usual load this can outlast the 300 s default bound.
+@pytest.mark.timeout(900)
 def test_agents_follow_commits(
     kube: ClusterHandle, origin: Origin, installed: str, agents: Agents
 ) -> None:
