@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export NEAM_CACHE_DIR ?= $(HOME)/.cache/neam-operator
 
 .PHONY: help install demo test test-deps test-unit test-cluster test-e2e lint fmt bench crds \
-        argocd-health cluster-binaries cluster-up cluster-down cluster-env image \
+        argocd-health cluster-binaries flux-binaries cluster-up cluster-down cluster-env image \
         e2e-deps e2e-up e2e-down e2e-env clean
 
 help: ## list targets
@@ -31,7 +31,7 @@ test: install test-deps cluster-binaries ## all test tiers: unit, cluster, e2e (
 	$(BIN)/pytest -q tests/unit tests/cluster
 	$(MAKE) --no-print-directory test-e2e
 
-test-unit: install test-deps ## unit tier only (no cluster)
+test-unit: install test-deps cluster-binaries ## unit tier only (no cluster; kubectl renders the Kustomize trees)
 	$(BIN)/pytest -q tests/unit
 
 test-cluster: install test-deps cluster-binaries ## cluster tier only (real control plane)
@@ -53,7 +53,8 @@ test-deps: ## install lua5.1 (Debian) for the Argo CD health check tests, when r
 # that a failure.
 test-e2e: install ## e2e tier only: real pods on a real kubelet (tests/e2e)
 	@if why="$$(bash hack/e2e.sh preflight)"; then \
-	  $(MAKE) --no-print-directory cluster-binaries e2e-deps image && $(BIN)/pytest -q tests/e2e; \
+	  $(MAKE) --no-print-directory cluster-binaries flux-binaries e2e-deps image && \
+	    $(BIN)/pytest -q tests/e2e; \
 	elif [ -n "$$NEAM_E2E_REQUIRED" ]; then \
 	  echo "e2e tier cannot run: $$why (NEAM_E2E_REQUIRED is set)" >&2; exit 1; \
 	else \
@@ -80,6 +81,9 @@ argocd-health: ## embed kustomize/argocd/health/*.lua into kustomize/argocd/heal
 
 cluster-binaries: ## build kube-apiserver, etcd, kwok, ... into $(NEAM_CACHE_DIR) (idempotent)
 	bash hack/cluster-binaries.sh
+
+flux-binaries: ## build Flux's source- and kustomize-controller into $(NEAM_CACHE_DIR) (e2e GitOps tests)
+	bash hack/cluster-binaries.sh flux
 
 cluster-up: cluster-binaries ## start the local KWOK control plane
 	bash hack/cluster.sh up

@@ -7,7 +7,12 @@
 #   kwok, kwokctl                              (sigs.k8s.io/kwok)
 #   containerd, containerd-shim-runc-v2, ctr   (github.com/containerd/containerd/v2)
 #   pause                                      (hack/e2e/pause/main.go)
-# The last two and kubelet run the e2e tier's real node (hack/e2e.sh).
+#   source-controller, kustomize-controller    (github.com/fluxcd/..., only on request)
+# containerd, pause and kubelet run the e2e tier's real node (hack/e2e.sh); the
+# Flux controllers run next to it in the GitOps tests (tests/e2e/test_flux.py).
+#
+# Usage: cluster-binaries.sh [COMPONENT...] with components kwok, etcd, kubernetes,
+# containerd, pause and flux; without any it builds all but flux.
 #
 # Idempotent and keyed by version: a binary that already exists in
 # $NEAM_CACHE_DIR/bin/<component>-<version>/ is reused, only missing ones are
@@ -20,11 +25,12 @@
 #   ETCD_VERSION     etcd release                  (default below)
 #   KWOK_VERSION     sigs.k8s.io/kwok release      (default below)
 #   CONTAINERD_VERSION  containerd 2.x release     (default below)
+#   FLUX_SOURCE_VERSION, FLUX_KUSTOMIZE_VERSION  Flux controller releases (default below)
 #   NEAM_GO          go binary to use               (default: go on PATH)
 #
 # With --print-dirs it only prints KUBE_BIN_DIR=..., ETCD_BIN_DIR=...,
-# KWOK_BIN_DIR=..., CONTAINERD_BIN_DIR=... and PAUSE_BIN_DIR=... (shell-quoted)
-# for the pinned versions and exits.
+# KWOK_BIN_DIR=..., CONTAINERD_BIN_DIR=..., PAUSE_BIN_DIR=..., FLUX_SOURCE_BIN_DIR=...
+# and FLUX_KUSTOMIZE_BIN_DIR=... (shell-quoted) for the pinned versions and exits.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,6 +40,8 @@ source "${HERE}/kwok/versions.sh"
 if [[ "${1:-}" == "--print-dirs" ]]; then
   printf 'KUBE_BIN_DIR=%q\nETCD_BIN_DIR=%q\nKWOK_BIN_DIR=%q\nCONTAINERD_BIN_DIR=%q\nPAUSE_BIN_DIR=%q\n' \
     "${KUBE_BIN_DIR}" "${ETCD_BIN_DIR}" "${KWOK_BIN_DIR}" "${CONTAINERD_BIN_DIR}" "${PAUSE_BIN_DIR}"
+  printf 'FLUX_SOURCE_BIN_DIR=%q\nFLUX_KUSTOMIZE_BIN_DIR=%q\n' \
+    "${FLUX_SOURCE_BIN_DIR}" "${FLUX_KUSTOMIZE_BIN_DIR}"
   exit 0
 fi
 
@@ -42,8 +50,7 @@ export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 export GOMODCACHE="${NEAM_CACHE_DIR}/go/mod"
 export GOCACHE="${NEAM_CACHE_DIR}/go/build"
 export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
-mkdir -p "${GOMODCACHE}" "${GOCACHE}" "${KUBE_BIN_DIR}" "${ETCD_BIN_DIR}" "${KWOK_BIN_DIR}" \
-  "${CONTAINERD_BIN_DIR}" "${PAUSE_BIN_DIR}"
+mkdir -p "${GOMODCACHE}" "${GOCACHE}"
 
 log() { printf '[cluster-binaries] %s\n' "$*" >&2; }
 
@@ -84,6 +91,7 @@ tools_file() {
 
 build_kubernetes() {
   local want
+  mkdir -p "${KUBE_BIN_DIR}"
   mapfile -t want < <(missing "${KUBE_BIN_DIR}" kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet)
   if ((${#want[@]} == 0)); then
     log "kubernetes ${KUBE_VERSION}: cached in ${KUBE_BIN_DIR}"
@@ -129,6 +137,7 @@ build_kubernetes() {
 }
 
 build_etcd() {
+  mkdir -p "${ETCD_BIN_DIR}"
   if [[ -z "$(missing "${ETCD_BIN_DIR}" etcd)" ]]; then
     log "etcd ${ETCD_VERSION}: cached in ${ETCD_BIN_DIR}"
     return
@@ -148,6 +157,7 @@ build_etcd() {
 
 build_kwok() {
   local want
+  mkdir -p "${KWOK_BIN_DIR}"
   mapfile -t want < <(missing "${KWOK_BIN_DIR}" kwok kwokctl)
   if ((${#want[@]} == 0)); then
     log "kwok ${KWOK_VERSION}: cached in ${KWOK_BIN_DIR}"
@@ -162,6 +172,7 @@ build_kwok() {
 
 build_containerd() {
   local want
+  mkdir -p "${CONTAINERD_BIN_DIR}"
   mapfile -t want < <(missing "${CONTAINERD_BIN_DIR}" containerd containerd-shim-runc-v2 ctr)
   if ((${#want[@]} == 0)); then
     log "containerd ${CONTAINERD_VERSION}: cached in ${CONTAINERD_BIN_DIR}"
@@ -188,6 +199,7 @@ build_containerd() {
 }
 
 build_pause() {
+  mkdir -p "${PAUSE_BIN_DIR}"
   if [[ -z "$(missing "${PAUSE_BIN_DIR}" pause)" ]]; then
     log "pause: cached in ${PAUSE_BIN_DIR}"
     return
@@ -198,6 +210,66 @@ build_pause() {
   cp "${PAUSE_SOURCE}" "${work}/main.go"
   (cd "${work}" && timed "${GO}" build -trimpath -ldflags "-s -w" -o "${PAUSE_BIN_DIR}/pause" .)
 }
+
+# build_flux_controller NAME VERSION BIN_DIR: github.com/fluxcd/NAME's main package
+# (the module root) as its release builds it, and its CRDs into BIN_DIR/crds. A
+# dependency's replace directives do not apply to the module that requires it, so
+# the non-local ones are copied from the controller's go.mod; its ./api replace is
+# left out (the published api module of the version it requires is used instead).
+build_flux_controller() {
+  local name="$1" version="$2" dir="$3"
+  mkdir -p "${dir}"
+  if [[ -z "$(missing "${dir}" "${name}")" ]]; then
+    log "${name} ${version}: cached in ${dir}"
+    return
+  fi
+  log "${name} ${version}: building ${name}"
+  local module="github.com/fluxcd/${name}" work="${NEAM_CACHE_DIR}/work/${name}-${version}"
+  new_module "${work}" "neam.local/${name//-/}build"
+  local info gomod
+  info="$(cd "${work}" && "${GO}" mod download -json "${module}@${version}")"
+  gomod="$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p' <<<"${info}")"
+  {
+    printf '\nrequire %s %s\n\n' "${module}" "${version}"
+    awk '/=>/ { sub(/^[[:space:]]*(replace[[:space:]]+)?/, ""); split($0, side, "=>");
+                if (side[2] !~ /^[[:space:]]*\./) print "replace " $0 }' "${gomod}"
+  } >>"${work}/go.mod"
+  tools_file "${work}" "${module}"
+  (
+    cd "${work}"
+    # -e: modules that only the controller's own tests import need not be served
+    # (the proxy lacks some); what it says matters only if the build then fails.
+    "${GO}" mod tidy -e 2>"${work}/tidy.log"
+    if ! timed "${GO}" build -trimpath -ldflags "-s -w" -o "${work}/${name}" "${module}"; then
+      cat "${work}/tidy.log" >&2
+      exit 1
+    fi
+    # Its CRDs, of the same version, for the tests to install (the binary comes last:
+    # it marks the directory complete).
+    mkdir -p "${dir}/crds"
+    cp -f "$("${GO}" list -m -f '{{.Dir}}' "${module}")"/config/crd/bases/*.yaml "${dir}/crds/"
+    mv -f "${work}/${name}" "${dir}/${name}"
+  )
+}
+
+build_flux() {
+  build_flux_controller source-controller "${FLUX_SOURCE_VERSION}" "${FLUX_SOURCE_BIN_DIR}"
+  build_flux_controller kustomize-controller "${FLUX_KUSTOMIZE_VERSION}" "${FLUX_KUSTOMIZE_BIN_DIR}"
+}
+
+components=("$@")
+if ((${#components[@]} == 0)); then
+  components=(kwok etcd kubernetes containerd pause)
+fi
+for component in "${components[@]}"; do
+  case "${component}" in
+    kwok | etcd | kubernetes | containerd | pause | flux) ;;
+    *)
+      log "error: unknown component '${component}' (kwok etcd kubernetes containerd pause flux)"
+      exit 2
+      ;;
+  esac
+done
 
 if ! command -v "${GO}" >/dev/null; then
   log "error: Go toolchain '${GO}' not found; install Go >= 1.26 or set NEAM_GO"
@@ -211,9 +283,7 @@ if command -v flock >/dev/null; then
 fi
 log "cache ${NEAM_CACHE_DIR} ($("${GO}" env GOVERSION), GOMAXPROCS=$(nproc))"
 total_start=${SECONDS}
-build_kwok
-build_etcd
-build_kubernetes
-build_containerd
-build_pause
-log "all binaries ready in $((SECONDS - total_start))s"
+for component in "${components[@]}"; do
+  "build_${component}"
+done
+log "${components[*]}: binaries ready in $((SECONDS - total_start))s"

@@ -11,6 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 TERMINAL = frozenset({"Succeeded", "Failed", "Stopped"})
+# The status a new object reads with before the operator reports on it (the CRDs'
+# default, see crdgen): kstatus sees generation 1 != -1, i.e. not current yet.
+UNOBSERVED: dict[str, Any] = {"observedGeneration": -1}
 
 
 @dataclass(frozen=True)

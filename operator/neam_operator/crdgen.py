@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel
 
 from neam_operator import models as m
+from neam_operator.conditions import UNOBSERVED
 
 CATEGORY = "neam"
 
@@ -147,7 +148,9 @@ def crd(kind: Kind) -> dict[str, Any]:
             "kind": {"type": "string"},
             "metadata": {"type": "object"},
             "spec": schema_of(kind.spec),
-            "status": schema_of(kind.status),
+            # Without it kstatus (Flux's health checks) takes a new object, which has
+            # no status until the operator reports, for a current one.
+            "status": {**schema_of(kind.status), "default": dict(UNOBSERVED)},
         },
     }
     subresources: dict[str, Any] = {"status": {}}

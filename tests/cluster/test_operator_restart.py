@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from neam_operator.conditions import UNOBSERVED
 
 from tests.support.cluster import ClusterHandle
 from tests.support.operator_harness import (
@@ -82,7 +83,7 @@ def test_namespace_restriction(kube: ClusterHandle, ns: str, tmp_path: Path) -> 
         try:
             apply(kube, forgerun(other, "ignored", resources=UNSCHEDULABLE))
             start_running(kube, ns, "watched")
-            assert run_status(kube, other, "ignored") == {}
+            assert run_status(kube, other, "ignored") == UNOBSERVED  # the CRD default only
             assert get_json(kube, "jobs", "-n", other)["items"] == []
         finally:
             op.stop()

@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import hmac
 import os
+import secrets
+import shutil
 import socket
 import subprocess
 import threading
@@ -33,16 +35,20 @@ def git(cwd: Path, *args: str) -> str:
     ).stdout
 
 
+def _write(work: Path, files: dict[str, str]) -> None:
+    for path, text in files.items():
+        target = work / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+
 def bare_repo(root: Path, name: str, files: dict[str, str], branch: str = "main") -> Path:
     """A bare repository ``root/<name>.git`` whose ``branch`` holds one commit of
     ``files`` (and is the default branch)."""
     work = root / f".{name}-seed"
     work.mkdir(parents=True)
     git(work, "init", "-q", "-b", branch)
-    for path, text in files.items():
-        target = work / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
+    _write(work, files)
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "initial commit")
     bare = root / f"{name}.git"
@@ -50,6 +56,21 @@ def bare_repo(root: Path, name: str, files: dict[str, str], branch: str = "main"
     git(bare, "config", "http.receivepack", "true")
     git(bare, "config", "uploadpack.allowReachableSHA1InWant", "true")
     return bare
+
+
+def push_commit(bare: Path, files: dict[str, str], message: str, branch: str = "main") -> str:
+    """Commit ``files`` (path -> text, added or replaced) on top of ``branch`` of the
+    bare repository, push it there, and return the new commit's id."""
+    work = bare.parent / f".{bare.name}-{secrets.token_hex(4)}"
+    git(bare.parent, "clone", "-q", "-b", branch, str(bare), str(work))
+    try:
+        _write(work, files)
+        git(work, "add", "-A")
+        git(work, "commit", "-q", "-m", message)
+        git(work, "push", "-q", "origin", branch)
+        return git(work, "rev-parse", "HEAD").strip()
+    finally:
+        shutil.rmtree(work)
 
 
 @dataclass

@@ -10,8 +10,9 @@
   ``prompt_eval_count/eval_count``; ``GET /api/tags``.
 
 Replies come from a queue (:meth:`LLMStub.reply`, :meth:`LLMStub.fail`,
-:meth:`LLMStub.enqueue`); when it is empty the stub sends its ``default`` reply,
-or else echoes the last user message (``echo: <text>``). Every request is
+:meth:`LLMStub.enqueue`); when it is empty the stub sends its ``default`` reply (a
+fixed one, or one chosen by a function of the request body, for clients whose calls
+interleave), or else echoes the last user message (``echo: <text>``). Every request is
 recorded with its headers and JSON body (:attr:`LLMStub.requests`). Zero
 latency unless a reply asks for a delay, or names a ``gate``: then it is held
 until the test calls :meth:`LLMStub.release` with that name, so a test can act
@@ -37,6 +38,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -163,7 +165,7 @@ class LLMStub:
         port: int = 0,
         api_key: str | None = None,
         model: str = "stub-model",
-        default: StubReply | None = None,
+        default: StubReply | Callable[[dict[str, Any]], StubReply] | None = None,
     ):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
@@ -289,6 +291,8 @@ class LLMStub:
             if self._queue:
                 return self._queue.popleft(), self._counter
             n = self._counter
+        if callable(self.default):
+            return self.default(body), n
         if self.default is not None:
             return self.default, n
         return StubReply(text=f"echo: {_last_user_text(self.kind, body)}"), n

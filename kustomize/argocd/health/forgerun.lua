@@ -10,8 +10,8 @@
 --   Degraded     Failed, a compile error (Compiled=False); message = the run's message
 --   Suspended    Stopped, or spec.stop set (the run is stopping)
 -- A finished run (phase, completionTime and the Succeeded condition agree) is final:
--- the operator never acts on it again, so a later spec edit (e.g. its TTL) does not
--- make it Progressing.
+-- only its TTL can still change, so a later spec edit does not make it Progressing
+-- while the operator catches up.
 
 local function condition(status, kind)
   if type(status.conditions) ~= "table" then

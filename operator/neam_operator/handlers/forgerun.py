@@ -22,7 +22,7 @@ from neam_operator import events, sources
 from neam_operator import forgestatus as fs
 from neam_operator.builders import forgerun as b
 from neam_operator.builders.common import Owner, label_value
-from neam_operator.conditions import TERMINAL, now_rfc3339
+from neam_operator.conditions import TERMINAL, UNOBSERVED, now_rfc3339
 from neam_operator.jobs import termination_message
 from neam_operator.kube import ApiError, Kube, NotOwned, path, refusal
 from neam_operator.metrics import ERROR, REJECTED, SUCCESS, OperatorMetrics
@@ -92,7 +92,9 @@ class ForgeRuns:
 
     async def _handle(self, key: Key, seen: dict[str, Any] | None, audit: bool) -> str:
         """One reconcile under the run's lock; returns its result for the metrics."""
-        fresh = seen is not None and not seen.get("status") and key not in self._started
+        # Not handled yet: no status but the CRD's default.
+        unreported = seen is not None and seen.get("status") in (None, {}, UNOBSERVED)
+        fresh = unreported and key not in self._started
         body = seen if fresh else await self.kube.get(path(API_VERSION, KIND, *key))
         if body is None:
             self.forget(key)
