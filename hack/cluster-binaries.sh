@@ -45,49 +45,11 @@ if [[ "${1:-}" == "--print-dirs" ]]; then
   exit 0
 fi
 
-GO="${NEAM_GO:-go}"
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
-export GOMODCACHE="${NEAM_CACHE_DIR}/go/mod"
-export GOCACHE="${NEAM_CACHE_DIR}/go/build"
-export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
-mkdir -p "${GOMODCACHE}" "${GOCACHE}"
-
-log() { printf '[cluster-binaries] %s\n' "$*" >&2; }
-
-# missing DIR NAME... -> prints the names whose binary is not yet in DIR
-missing() {
-  local dir="$1" name
-  shift
-  for name in "$@"; do
-    [[ -x "${dir}/${name}" ]] || echo "${name}"
-  done
-}
-
-# Run "$@" and log how long it took.
-timed() {
-  local start=${SECONDS}
-  "$@"
-  log "  done in $((SECONDS - start))s"
-}
-
-# new_module DIR MODULE_PATH: an empty throwaway module to build from.
-new_module() {
-  rm -rf "$1"
-  mkdir -p "$1"
-  printf 'module %s\n\ngo %s\n' "$2" "$("${GO}" env GOVERSION | sed 's/^go//')" >"$1/go.mod"
-}
-
-# tools_file DIR PACKAGE...: a tools.go importing the packages to build, so that
-# `go mod tidy` records every module they need.
-tools_file() {
-  local dir="$1"
-  shift
-  {
-    printf 'package tools\n\nimport (\n'
-    printf '\t_ "%s"\n' "$@"
-    printf ')\n'
-  } >"${dir}/tools.go"
-}
+GOBUILD_LOG_PREFIX=cluster-binaries
+# shellcheck source=hack/lib/gobuild.sh
+source "${HERE}/lib/gobuild.sh"
+mkdir -p "${GOMODCACHE}" "${GOCACHE}" "${KUBE_BIN_DIR}" "${ETCD_BIN_DIR}" "${KWOK_BIN_DIR}" \
+  "${CONTAINERD_BIN_DIR}" "${PAUSE_BIN_DIR}"
 
 build_kubernetes() {
   local want
@@ -271,16 +233,7 @@ for component in "${components[@]}"; do
   esac
 done
 
-if ! command -v "${GO}" >/dev/null; then
-  log "error: Go toolchain '${GO}' not found; install Go >= 1.26 or set NEAM_GO"
-  exit 1
-fi
-# One build at a time per cache: concurrent runs (parallel `make test`s) would
-# share the throwaway modules; the second run waits, then finds everything built.
-exec 9>"${NEAM_CACHE_DIR}/.cluster-binaries.lock"
-if command -v flock >/dev/null; then
-  flock 9
-fi
+build_lock cluster-binaries
 log "cache ${NEAM_CACHE_DIR} ($("${GO}" env GOVERSION), GOMAXPROCS=$(nproc))"
 total_start=${SECONDS}
 for component in "${components[@]}"; do
