@@ -12,6 +12,10 @@
 #   NEAM_CLUSTER_FAKE_NODE
 #                       1 (default): add the KWOK fake node and the hostPath
 #                       StorageClass; 0: neither (hack/e2e.sh adds a real node)
+#   NEAM_CLUSTER_CREATE_ARGS
+#                       extra `kwokctl create cluster` arguments, split on whitespace
+#                       (the operator benchmark raises kube-controller-manager's
+#                       client rate limits and turns on the audit log with them)
 #
 # Binaries, kubeconfig and state all live under $NEAM_CACHE_DIR; this script
 # never touches ~/.kube (kwokctl gets --kubeconfig "", kubectl --kubeconfig and
@@ -84,11 +88,12 @@ cmd_up() {
     log "removing stale cluster state ${CLUSTER_DIR}"
     cmd_down
   fi
-  local start=${SECONDS}
+  local start=${SECONDS} extra_args
+  read -r -a extra_args <<<"${NEAM_CLUSTER_CREATE_ARGS:-}"
   render_config
   log "creating cluster ${NAME} (kwokctl ${KWOK_VERSION}, kubernetes ${KUBE_VERSION}, etcd ${ETCD_VERSION})"
   if ! "${KWOKCTL}" --name "${NAME}" create cluster --runtime binary \
-    --config "${CONFIG_PATH}" --kubeconfig "" --wait 3m; then
+    --config "${CONFIG_PATH}" --kubeconfig "" --wait 3m "${extra_args[@]}"; then
     log "kwokctl create failed; component logs are in ${CLUSTER_DIR}/logs"
     kwokctl_delete >/dev/null 2>&1 || true
     exit 1

@@ -23,7 +23,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,17 +138,22 @@ SESSION_CLUSTER = re.compile(r"neam-test-(?P<pid>\d+)-[0-9a-f]+")
 
 
 class LocalCluster:
-    """One uniquely named kwokctl cluster, started and stopped via hack/cluster.sh."""
+    """One uniquely named kwokctl cluster, started and stopped via hack/cluster.sh.
 
-    def __init__(self, name: str | None = None) -> None:
+    ``create_args`` are extra ``kwokctl create cluster`` arguments (e.g. component
+    flags given as ``--extra-args component=key=value``)."""
+
+    def __init__(self, name: str | None = None, create_args: Sequence[str] = ()) -> None:
         self.name = name or f"neam-test-{os.getpid()}-{secrets.token_hex(3)}"
         self.state_dir = cache_dir() / "kwok" / "clusters" / self.name
+        self.create_args = tuple(create_args)
         self._stopped = False
 
     def _run(self, action: str) -> subprocess.CompletedProcess[str]:
+        create_args = " ".join(self.create_args)  # hack/cluster.sh splits on whitespace
         return subprocess.run(
             ["bash", str(HACK_DIR / "cluster.sh"), action],
-            env=_script_env(NEAM_CLUSTER_NAME=self.name),
+            env=_script_env(NEAM_CLUSTER_NAME=self.name, NEAM_CLUSTER_CREATE_ARGS=create_args),
             text=True,
             capture_output=True,
             check=False,
@@ -279,7 +284,9 @@ def _pid_exists(pid: int) -> bool:
 
 
 @contextmanager
-def local_cluster(name: str | None = None) -> Iterator[ClusterHandle]:
+def local_cluster(
+    name: str | None = None, create_args: Sequence[str] = ()
+) -> Iterator[ClusterHandle]:
     """Start a fresh local cluster and always delete it afterwards.
 
     Teardown runs on normal exit, exceptions, Ctrl-C (KeyboardInterrupt),
@@ -287,7 +294,7 @@ def local_cluster(name: str | None = None) -> Iterator[ClusterHandle]:
     sessions that could not clean up (SIGKILL) are deleted first.
     """
     prune_stale_clusters()
-    cluster = LocalCluster(name)
+    cluster = LocalCluster(name, create_args)
     atexit.register(cluster.stop)
     try:
         with _exit_on_termination():
