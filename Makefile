@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 export NEAM_CACHE_DIR ?= $(HOME)/.cache/neam-operator
 
 .PHONY: help install demo test test-deps test-unit test-cluster test-e2e lint fmt bench crds \
-        argocd-health cluster-binaries flux-binaries cluster-up cluster-down cluster-env image \
+        argocd-health cluster-binaries flux-binaries argo-binaries cluster-up cluster-down \
+        cluster-env image \
         e2e-deps e2e-up e2e-down e2e-env clean
 
 help: ## list targets
@@ -69,7 +70,7 @@ fmt: install ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install cluster-binaries ## run the benchmarks (results go to docs/benchmarks.md by hand)
+bench: install cluster-binaries argo-binaries ## run the benchmarks (results go to docs/benchmarks.md by hand)
 	$(BIN)/python -m bench
 
 crds: install ## regenerate crds/ and manifests/policies.yaml from the pydantic models
@@ -84,6 +85,9 @@ cluster-binaries: ## build kube-apiserver, etcd, kwok, ... into $(NEAM_CACHE_DIR
 
 flux-binaries: ## build Flux's source- and kustomize-controller into $(NEAM_CACHE_DIR) (e2e GitOps tests)
 	bash hack/cluster-binaries.sh flux
+
+argo-binaries: ## build Argo's workflow-controller, the operator benchmark's peer (idempotent)
+	bash hack/argo-binaries.sh
 
 cluster-up: cluster-binaries ## start the local KWOK control plane
 	bash hack/cluster.sh up
