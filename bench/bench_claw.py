@@ -31,7 +31,7 @@ from neam_operator.models import ClawAgentSpec
 from neam_operator.program import CompiledClaw, compile_claw
 from neam_operator.settings import Settings
 
-from bench.bench_operator import bench_cluster
+from bench.cluster import bench_cluster
 from tests.support.operator_harness import install_crds, running_operator
 
 NS = "bench-claw"

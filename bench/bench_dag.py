@@ -17,7 +17,7 @@ from typing import Any
 
 from kubernetes import client, watch
 
-from bench.bench_operator import bench_cluster
+from bench.cluster import bench_cluster
 from tests.support.operator_harness import install_crds, running_operator
 
 NS = "bench-dag"

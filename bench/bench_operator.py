@@ -1,199 +1,240 @@
 """Operator benchmark on the real control plane (``python -m bench operator``).
 
-1. apply → Job created: 200 ForgeRuns, one at a time; latency from the create call
-   returning to the Job's ADDED watch event. p50 / p99.
-2. pod-start ratio: (ForgeRun created → first pod ADDED) / (plain Job created → first
-   pod ADDED), medians over the same number of each, on the same control plane.
-3. operator RSS with 1,000 ForgeRuns (all launched), from /proc/<pid>/status.
+Peers, measured in the same run on the same control plane: a ForgeRun (the operator
+compiles it and creates its children, then the Job controller makes the pod), a plain
+Job (the Job controller alone) and, where ``make argo-binaries`` built it, an Argo
+Workflow with one step (Argo's workflow-controller makes the pod). Every pod requests
+more CPU than the KWOK node has, so it stays Pending: only control-plane work counts.
 
-The cluster is a fresh local kwokctl cluster, or the one in $KUBECONFIG when
-NEAM_TEST_CLUSTER=existing. Pods request more CPU than the KWOK node has, so they stay
-unscheduled: the control-plane work measured is the same, without node churn.
+1. Latency, on a cluster with kube-controller-manager's default client limits and
+   Argo's controller at its defaults: the kinds interleaved in a shuffled order, one
+   create every 0.2 s (so nothing queues behind a client rate limiter), timed from
+   the create call to the first watch event of the ForgeRun's Job and of each kind's
+   first pod. p50 / p95 / p99 per kind and the ratios to the plain Job.
+2. Burst throughput, on a second cluster with kube-controller-manager's client limits
+   raised (and Argo's controller given the same): 200 objects of one kind created at
+   once by 8 client threads, timed until all their Jobs (ForgeRun: the operator alone)
+   and all their pods exist. Kinds alternate; two rounds.
+3. Operator RSS with 1,000 ForgeRuns launched (on the burst cluster, topped up).
+
+The clusters are fresh local kwokctl clusters, or the one in $KUBECONFIG (for both
+parts, with its own client limits) when NEAM_TEST_CLUSTER=existing.
 """
 
 from __future__ import annotations
 
 import os
-import queue
-import statistics
+import random
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from kubernetes import client, watch
-from urllib3.exceptions import ProtocolError
+from kubernetes import client
+from neam.api.metrics import percentile
 
-from tests.support.cluster import ClusterHandle, existing_cluster, local_cluster
-from tests.support.operator_harness import (
-    PROGRAM,
-    UNSCHEDULABLE,
-    install_crds,
-    running_operator,
-)
+from bench import argo
+from bench.cluster import RAISED_KCM_LIMITS, bench_cluster
+from bench.first_seen import FirstSeen
+from bench.peers import FORGERUN, JOB, KEY_LABELS, WORKFLOW, Peer
+from tests.support.cluster import ClusterHandle
+from tests.support.operator_harness import OperatorProcess, install_crds, running_operator
 
-LATENCY_RUNS = 200
-RATIO_RUNS = 50
+ROUNDS = 150  # measured creates per kind in the latency run
+WARMUP = 5  # rounds before those, not measured
+PAUSE = 0.2  # seconds between two creates
+BURST = 200
+BURST_ROUNDS = 2
+BURST_THREADS = 8
 RSS_RUNS = 1000
-NS = "bench-operator"
+ARGO_NS = "argo"  # where Argo's controller reads its ConfigMap
+RAISED_QPS, RAISED_BURST = 1000, 2000  # Argo's client limits in the burst part
+
+
+@dataclass
+class Watches:
+    """First-seen times of the Jobs and pods in one namespace."""
+
+    jobs: FirstSeen
+    pods: FirstSeen
 
 
 @contextmanager
-def bench_cluster() -> Iterator[ClusterHandle]:
-    """A fresh local cluster, or $KUBECONFIG's with NEAM_TEST_CLUSTER=existing."""
-    if os.environ.get("NEAM_TEST_CLUSTER") == "existing":
-        yield existing_cluster()
-    else:
-        with local_cluster() as handle:
-            yield handle
+def watching(api: client.ApiClient, namespace: str) -> Iterator[Watches]:
+    jobs = FirstSeen(api, namespace, "jobs", KEY_LABELS)
+    pods = FirstSeen(api, namespace, "pods", KEY_LABELS)
+    try:
+        yield Watches(jobs, pods)
+    finally:
+        jobs.stop()
+        pods.stop()
 
 
-class Arrivals:
-    """Records the first ADDED time (monotonic) per key from a watch, in a thread."""
+@dataclass
+class Controllers:
+    """What runs against one bench cluster: the operator and the peers to compare."""
 
-    def __init__(self, api: client.ApiClient, kind: str, key_label: str) -> None:
-        self.times: dict[str, float] = {}
-        self.events: queue.Queue[str] = queue.Queue()
-        self._stop = threading.Event()
-        self._api, self._kind, self._label = api, kind, key_label
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        self._ready.wait(30)
-
-    def _run(self) -> None:
-        core, batch = client.CoreV1Api(self._api), client.BatchV1Api(self._api)
-        lister = core.list_namespaced_pod if self._kind == "pod" else batch.list_namespaced_job
-        w = watch.Watch()
-        rv = lister(NS, limit=1).metadata.resource_version
-        self._ready.set()
-        while not self._stop.is_set():
-            try:
-                for ev in w.stream(lister, NS, resource_version=rv, timeout_seconds=5):
-                    obj = ev["object"]
-                    rv = obj.metadata.resource_version
-                    if ev["type"] != "ADDED":
-                        continue
-                    key = (obj.metadata.labels or {}).get(self._label)
-                    if key and key not in self.times:
-                        self.times[key] = time.monotonic()
-                        self.events.put(key)
-                    if self._stop.is_set():
-                        break
-            except ProtocolError:  # the server closed the watch early: resume from rv
-                continue
-
-    def wait(self, key: str, timeout: float = 60.0) -> float:
-        deadline = time.monotonic() + timeout
-        while key not in self.times:
-            try:
-                self.events.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty as e:
-                raise TimeoutError(f"no {self._kind} for {key}") from e
-        return self.times[key]
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(15)  # the watch ends within its 5 s timeout
+    operator: OperatorProcess
+    peers: list[Peer]
 
 
-def _forgerun(name: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "neam.dev/v1alpha1",
-        "kind": "ForgeRun",
-        "metadata": {"name": name},
-        "spec": {"source": {"inline": PROGRAM}, "resources": UNSCHEDULABLE},
-    }
+@contextmanager
+def controllers(
+    kube: ClusterHandle, logs: Path, argo_limits: tuple[int, int]
+) -> Iterator[Controllers]:
+    """The operator and, if built, Argo's controller with client limits ``argo_limits``."""
+    logs.mkdir()
+    install_crds(kube)
+    with ExitStack() as stack:
+        op = stack.enter_context(running_operator(kube, logs))
+        peers = [FORGERUN, JOB]
+        if argo.available():
+            kube.kubectl("create", "namespace", ARGO_NS)
+            argo.install(kube, ARGO_NS)
+            qps, burst = argo_limits
+            log = logs / "workflow-controller.log"
+            stack.enter_context(argo.running_controller(kube, ARGO_NS, log, qps, burst))
+            peers.append(WORKFLOW)
+        else:
+            print("Argo's workflow-controller is not built (make argo-binaries): no Workflow peer")
+        yield Controllers(op, peers)
 
 
-def _plain_job(name: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": name, "labels": {"bench": name}},
-        "spec": {
-            "backoffLimit": 0,
-            "template": {
-                "metadata": {"labels": {"bench": name}},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "containers": [
-                        {"name": "c", "image": "neam-test:0", "resources": UNSCHEDULABLE}
-                    ],
-                },
-            },
-        },
-    }
+def _load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+def _summary(seconds: Sequence[float]) -> dict[str, float]:
+    ordered = sorted(seconds)
+    return {f"p{q}": percentile(ordered, q) * 1000 for q in (50, 95, 99)}
+
+
+# ------------------------------------------------------------------ 1. latency
+
+
+def latency(kube: ClusterHandle, peers: list[Peer], namespace: str) -> None:
+    kube.kubectl("create", "namespace", namespace)
+    api = kube.api_client()
+    crd = client.CustomObjectsApi(api)
+    order = random.Random(17)
+    started: dict[str, float] = {}
+    measured: dict[str, list[str]] = {p.label: [] for p in peers}
+    print(f"latency: {len(peers)} kinds x {ROUNDS} (+{WARMUP} warm-up), {PAUSE} s apart; {_load()}")
+    with watching(api, namespace) as seen:
+        for i in range(WARMUP + ROUNDS):
+            for peer in order.sample(peers, len(peers)):
+                name = f"{peer.prefix}-{i}"
+                started[name] = time.monotonic()
+                peer.create(crd, namespace, name)
+                if i >= WARMUP:
+                    measured[peer.label].append(name)
+                time.sleep(PAUSE)
+        runs = measured[FORGERUN.label]
+        seen.jobs.wait(runs, timeout=120)
+        for names in measured.values():
+            seen.pods.wait(names, timeout=120)
+        to_job = _summary([seen.jobs.times[n] - started[n] for n in runs])
+        to_pod = {
+            label: _summary([seen.pods.times[n] - started[n] for n in names])
+            for label, names in measured.items()
+        }
+    print(f"  ({_load()})")
+    line = " / ".join(f"{to_job[q]:.1f}" for q in to_job)
+    print(f"  ForgeRun apply -> Job created  p50/p95/p99 ms: {line}")
+    for label, s in to_pod.items():
+        line = " / ".join(f"{s[q]:.1f}" for q in s)
+        print(f"  {label:8} apply -> first pod  p50/p95/p99 ms: {line}")
+    base = to_pod[JOB.label]
+    for label, s in to_pod.items():
+        if label != JOB.label:
+            ratios = " / ".join(f"{s[q] / base[q]:.2f}" for q in s)
+            print(f"  ratio {label}/Job first pod  p50/p95/p99: {ratios}")
+
+
+# ------------------------------------------------------------------ 2. burst
+
+
+def _create_all(kube: ClusterHandle, peer: Peer, namespace: str, names: list[str]) -> float:
+    """Create ``names`` from BURST_THREADS threads (one client each); seconds taken."""
+    apis = [client.CustomObjectsApi(kube.api_client()) for _ in range(BURST_THREADS)]
+    go = threading.Barrier(BURST_THREADS + 1)
+    errors: list[BaseException] = []
+
+    def work(api: client.CustomObjectsApi, share: list[str]) -> None:
+        go.wait()
+        try:
+            for name in share:
+                peer.create(api, namespace, name)
+        except Exception as e:  # reported after the join
+            errors.append(e)
+
+    threads = [
+        threading.Thread(target=work, args=(api, names[i::BURST_THREADS]))
+        for i, api in enumerate(apis)
+    ]
+    for t in threads:
+        t.start()
+    go.wait()
+    t0 = time.monotonic()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return time.monotonic() - t0
+
+
+def burst(kube: ClusterHandle, peer: Peer, namespace: str) -> None:
+    kube.kubectl("create", "namespace", namespace)
+    api = kube.api_client()
+    names = [f"{peer.prefix}-{i}" for i in range(BURST)]
+    with watching(api, namespace) as seen:
+        t0 = time.monotonic()
+        created = _create_all(kube, peer, namespace, names)
+        jobs = seen.jobs.wait(names, timeout=600) - t0 if peer is FORGERUN else None
+        pods = seen.pods.wait(names, timeout=600) - t0
+    parts = [f"created in {created:.2f} s"]
+    if jobs is not None:
+        parts.append(f"all Jobs {jobs:.2f} s ({BURST / jobs:.0f}/s)")
+    parts.append(f"all pods {pods:.2f} s ({BURST / pods:.0f}/s)")
+    print(f"  {peer.label:8} x{BURST}: " + ", ".join(parts) + f"; {_load()}")
+
+
+# ------------------------------------------------------------------ 3. RSS
+
+
+def top_up(kube: ClusterHandle, namespace: str, count: int) -> None:
+    """Create ``count`` more ForgeRuns back to back and wait for their Jobs."""
+    kube.kubectl("create", "namespace", namespace)
+    api = kube.api_client()
+    crd = client.CustomObjectsApi(api)
+    names = [f"{FORGERUN.prefix}-{i}" for i in range(count)]
+    with watching(api, namespace) as seen:
+        for name in names:
+            FORGERUN.create(crd, namespace, name)
+        seen.jobs.wait(names, timeout=900)
 
 
 def main() -> None:
-    with bench_cluster() as kube, tempfile.TemporaryDirectory() as logs:
-        install_crds(kube)
-        kube.kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=true")
-        kube.kubectl("create", "namespace", NS)
-        api = kube.api_client()
-        crd = client.CustomObjectsApi(api)
-        batch = client.BatchV1Api(api)
-        jobs = Arrivals(api, "job", "neam.dev/forgerun")
-        pods_fr = Arrivals(api, "pod", "neam.dev/forgerun")
-        pods_job = Arrivals(api, "pod", "bench")
-        with running_operator(kube, Path(logs)) as op:
-
-            def create_run(name: str) -> float:
-                crd.create_namespaced_custom_object(
-                    "neam.dev", "v1alpha1", NS, "forgeruns", _forgerun(name)
-                )
-                return time.monotonic()
-
-            # 1. apply -> Job created
-            latencies = []
-            for i in range(LATENCY_RUNS):
-                name = f"lat-{i}"
-                t0 = time.monotonic()
-                create_run(name)
-                latencies.append(jobs.wait(name) - t0)
-            # 2. pod-start ratio, interleaved so both see the same cluster state
-            fr_pod, job_pod = [], []
-            for i in range(RATIO_RUNS):
-                name = f"ratio-{i}"
-                t0 = time.monotonic()
-                create_run(name)
-                fr_pod.append(pods_fr.wait(name) - t0)
-                jname = f"plain-{i}"
-                t0 = time.monotonic()
-                batch.create_namespaced_job(NS, _plain_job(jname))
-                job_pod.append(pods_job.wait(jname) - t0)
-            # 3. RSS with 1,000 ForgeRuns
-            existing = LATENCY_RUNS + RATIO_RUNS
-            for i in range(RSS_RUNS - existing):
-                create_run(f"rss-{i}")
-            for i in range(RSS_RUNS - existing):
-                jobs.wait(f"rss-{i}", timeout=600)
+    with tempfile.TemporaryDirectory() as tmp:
+        logs = Path(tmp)
+        with bench_cluster() as kube, controllers(kube, logs / "latency", (20, 30)) as run:
+            latency(kube, run.peers, "bench-latency")
+        print(f"burst: kube-controller-manager and Argo client limits {RAISED_QPS}/{RAISED_BURST}")
+        with (
+            bench_cluster(RAISED_KCM_LIMITS) as kube,
+            controllers(kube, logs / "burst", (RAISED_QPS, RAISED_BURST)) as run,
+        ):
+            for r in range(BURST_ROUNDS):
+                for peer in run.peers:
+                    burst(kube, peer, f"burst-{peer.prefix}-{r}")
+            launched = BURST * BURST_ROUNDS
+            top_up(kube, "bench-rss", RSS_RUNS - launched)
             time.sleep(5)  # let the status patches of the last runs settle
-            rss_mib = op.rss_kib() / 1024
-        for a in (jobs, pods_fr, pods_job):
-            a.stop()
-        kube.kubectl("delete", "namespace", NS, "--wait=false", check=False)
-
-    ms = [x * 1000 for x in latencies]
-    fr_med, job_med = statistics.median(fr_pod) * 1000, statistics.median(job_pod) * 1000
-    print(
-        f"apply -> Job created over {LATENCY_RUNS} ForgeRuns: p50 {_pct(ms, 0.5):.1f} ms, "
-        f"p99 {_pct(ms, 0.99):.1f} ms, max {max(ms):.1f} ms"
-    )
-    print(
-        f"first pod: ForgeRun median {fr_med:.1f} ms, plain Job median {job_med:.1f} ms, "
-        f"ratio {fr_med / job_med:.2f} (n={RATIO_RUNS} each)"
-    )
-    print(f"operator RSS with {RSS_RUNS} ForgeRuns: {rss_mib:.1f} MiB")
+            rss = run.operator.rss_kib() / 1024
+            print(f"operator RSS with {RSS_RUNS} ForgeRuns launched: {rss:.1f} MiB")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,94 @@
+"""When objects first appear: a watch in a background thread records the monotonic
+time of each object's first ADDED event, keyed by the value of one of its labels."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from kubernetes import client, watch
+from urllib3.exceptions import ProtocolError
+
+
+def _lister(api: client.ApiClient, resource: str) -> Callable[..., Any]:
+    if resource == "pods":
+        return client.CoreV1Api(api).list_namespaced_pod
+    if resource == "jobs":
+        return client.BatchV1Api(api).list_namespaced_job
+    raise ValueError(f"no lister for {resource}")
+
+
+class FirstSeen:
+    """First ADDED times of ``resource`` (``pods`` or ``jobs``) in ``namespace``.
+
+    An object's key is the value of the first of ``labels`` it carries; objects with
+    none of them are ignored. Events are parsed as plain JSON (no model classes), so
+    a burst of status updates does not make the watch fall behind.
+    """
+
+    def __init__(
+        self, api: client.ApiClient, namespace: str, resource: str, labels: Iterable[str]
+    ) -> None:
+        self.times: dict[str, float] = {}
+        self._labels = tuple(labels)
+        self._list = _lister(api, resource)
+        self._namespace, self._resource = namespace, resource
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        if not self._ready.wait(30):
+            raise TimeoutError(f"the {resource} watch did not start")
+
+    def _key(self, meta: dict[str, Any]) -> str | None:
+        labels = meta.get("labels") or {}
+        return next((labels[k] for k in self._labels if k in labels), None)
+
+    def _run(self) -> None:
+        rv = self._list(self._namespace, limit=1).metadata.resource_version
+        self._ready.set()
+        w = watch.Watch()
+        while not self._stop.is_set():
+            try:
+                for ev in w.stream(
+                    self._list,
+                    self._namespace,
+                    resource_version=rv,
+                    timeout_seconds=5,
+                    deserialize=False,
+                ):
+                    now = time.monotonic()
+                    if ev["type"] == "ERROR":  # e.g. 410 Gone: nothing to resume from
+                        raise RuntimeError(f"the {self._resource} watch failed: {ev['object']}")
+                    meta = ev["object"]["metadata"]
+                    rv = meta["resourceVersion"]
+                    key = self._key(meta) if ev["type"] == "ADDED" else None
+                    if key is not None and key not in self.times:
+                        with self._changed:
+                            self.times[key] = now
+                            self._changed.notify_all()
+                    if self._stop.is_set():
+                        break
+            except ProtocolError:  # the server closed the watch early: resume from rv
+                continue
+
+    def wait(self, keys: Iterable[str], timeout: float = 60.0) -> float:
+        """Block until every key was seen; the latest of their times."""
+        wanted = list(keys)
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while missing := [k for k in wanted if k not in self.times]:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(
+                        f"{len(missing)} {self._resource} not seen, e.g. {missing[0]}"
+                    )
+                self._changed.wait(left)
+        return max(self.times[k] for k in wanted)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(15)  # the watch ends within its 5 s timeout
