@@ -7,6 +7,7 @@ from typing import Any
 import kopf
 
 from neam_operator import credentials
+from neam_operator.diffbase import NoDiffBase
 from neam_operator.handlers import agentdag, clawagent, forgerun
 from neam_operator.handlers.agentdag import AgentDAGs
 from neam_operator.handlers.clawagent import ClawAgents
@@ -60,6 +61,7 @@ def build_registry(settings: Settings, metrics: OperatorMetrics) -> kopf.Operato
         # Event handlers only: kopf keeps no state on the resources (no finalizers,
         # no progress or last-handled annotations), and log lines are not posted as events.
         settings.posting.enabled = False
+        settings.persistence.diffbase_storage = NoDiffBase()
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.networking.request_timeout = 60
