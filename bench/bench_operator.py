@@ -24,6 +24,7 @@ parts, with its own client limits) when NEAM_TEST_CLUSTER=existing.
 from __future__ import annotations
 
 import os
+import platform
 import random
 import tempfile
 import threading
@@ -103,6 +104,17 @@ def controllers(
         yield Controllers(op, peers)
 
 
+def _machine() -> str:
+    """Date, CPUs and Python, for the record next to the numbers."""
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next(
+        (ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines() if "model name" in ln), "?"
+    )
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    cpus = f"{os.cpu_count()} CPUs ({platform.machine()}, {model})"
+    return f"{stamp}, {cpus}, Python {platform.python_version()}"
+
+
 def _load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -141,7 +153,7 @@ def latency(kube: ClusterHandle, peers: list[Peer], namespace: str) -> None:
             label: _summary([seen.pods.times[n] - started[n] for n in names])
             for label, names in measured.items()
         }
-    print(f"  ({_load()})")
+    print(f"  done; {_load()}")
     line = " / ".join(f"{to_job[q]:.1f}" for q in to_job)
     print(f"  ForgeRun apply -> Job created  p50/p95/p99 ms: {line}")
     for label, s in to_pod.items():
@@ -218,6 +230,7 @@ def top_up(kube: ClusterHandle, namespace: str, count: int) -> None:
 
 
 def main() -> None:
+    print(_machine())
     with tempfile.TemporaryDirectory() as tmp:
         logs = Path(tmp)
         with bench_cluster() as kube, controllers(kube, logs / "latency", (20, 30)) as run:
