@@ -39,6 +39,7 @@ from neam.api.metrics import percentile
 
 from bench import argo
 from bench.cluster import RAISED_KCM_LIMITS, bench_cluster
+from bench.cpu import components, cpu_seconds
 from bench.first_seen import FirstSeen
 from bench.peers import FORGERUN, JOB, KEY_LABELS, WORKFLOW, Peer
 from tests.support.cluster import ClusterHandle
@@ -53,6 +54,13 @@ BURST_THREADS = 8
 RSS_RUNS = 1000
 ARGO_NS = "argo"  # where Argo's controller reads its ConfigMap
 RAISED_QPS, RAISED_BURST = 1000, 2000  # Argo's client limits in the burst part
+# Cluster components whose CPU time a burst reports, by their short names.
+SHORT = {
+    "kube-apiserver": "apiserver",
+    "etcd": "etcd",
+    "kube-controller-manager": "kcm",
+    "kube-scheduler": "scheduler",
+}
 
 
 @dataclass
@@ -80,6 +88,12 @@ class Controllers:
 
     operator: OperatorProcess
     peers: list[Peer]
+    argo_pid: int | None = None
+
+    def pid(self, peer: Peer) -> int | None:
+        """The process that turns ``peer`` objects into their children (a plain Job's,
+        kube-controller-manager, is one of the cluster's components)."""
+        return {FORGERUN.label: self.operator.pid, WORKFLOW.label: self.argo_pid}.get(peer.label)
 
 
 @contextmanager
@@ -92,16 +106,19 @@ def controllers(
     with ExitStack() as stack:
         op = stack.enter_context(running_operator(kube, logs))
         peers = [FORGERUN, JOB]
+        argo_pid = None
         if argo.available():
             kube.kubectl("create", "namespace", ARGO_NS)
             argo.install(kube, ARGO_NS)
             qps, burst = argo_limits
             log = logs / "workflow-controller.log"
-            stack.enter_context(argo.running_controller(kube, ARGO_NS, log, qps, burst))
+            argo_pid = stack.enter_context(
+                argo.running_controller(kube, ARGO_NS, log, qps, burst)
+            ).pid
             peers.append(WORKFLOW)
         else:
             print("Argo's workflow-controller is not built (make argo-binaries): no Workflow peer")
-        yield Controllers(op, peers)
+        yield Controllers(op, peers, argo_pid)
 
 
 def _machine() -> str:
@@ -198,15 +215,26 @@ def _create_all(kube: ClusterHandle, peer: Peer, namespace: str, names: list[str
     return time.monotonic() - t0
 
 
-def burst(kube: ClusterHandle, peer: Peer, namespace: str) -> None:
+def _cpu(pids: dict[str, int]) -> dict[str, float]:
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+
+def burst(kube: ClusterHandle, peer: Peer, namespace: str, controller: int | None) -> None:
+    """One burst of ``peer``; ``controller`` is the PID of its controller, whose CPU
+    time is reported with the cluster components'."""
     kube.kubectl("create", "namespace", namespace)
     api = kube.api_client()
     names = [f"{peer.prefix}-{i}" for i in range(BURST)]
+    pids = {SHORT.get(k, k): v for k, v in components(kube).items() if k in SHORT}
+    if controller is not None:
+        pids = {"controller": controller, **pids}
     with watching(api, namespace) as seen:
+        cpu0 = _cpu(pids)
         t0 = time.monotonic()
         created = _create_all(kube, peer, namespace, names)
         jobs = seen.jobs.wait(names, timeout=600) - t0 if peer is FORGERUN else None
         pods = seen.pods.wait(names, timeout=600) - t0
+        cpu = {k: (v - cpu0[k]) * 1000 / BURST for k, v in _cpu(pids).items()}
     # The client's own creates take seconds on two shared cores: what a controller
     # needs after the last one is the other half of the picture.
     after = (jobs if jobs is not None else pods) - created
@@ -215,6 +243,7 @@ def burst(kube: ClusterHandle, peer: Peer, namespace: str) -> None:
         parts.append(f"all Jobs {jobs:.2f} s ({BURST / jobs:.0f}/s)")
     parts.append(f"all pods {pods:.2f} s ({BURST / pods:.0f}/s)")
     print(f"  {peer.label:8} x{BURST}: " + ", ".join(parts) + f"; {_load()}")
+    print("    CPU ms per object: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items()))
 
 
 # ------------------------------------------------------------------ 3. RSS
@@ -245,7 +274,7 @@ def main() -> None:
         ):
             for r in range(BURST_ROUNDS):
                 for peer in run.peers:
-                    burst(kube, peer, f"burst-{peer.prefix}-{r}")
+                    burst(kube, peer, f"burst-{peer.prefix}-{r}", run.pid(peer))
             launched = BURST * BURST_ROUNDS
             top_up(kube, "bench-rss", RSS_RUNS - launched)
             time.sleep(5)  # let the status patches of the last runs settle

@@ -33,6 +33,7 @@ class FirstSeen:
     ) -> None:
         self.times: dict[str, float] = {}
         self._labels = tuple(labels)
+        self._failure: BaseException | None = None
         self._list = _lister(api, resource)
         self._namespace, self._resource = namespace, resource
         self._changed = threading.Condition()
@@ -48,6 +49,15 @@ class FirstSeen:
         return next((labels[k] for k in self._labels if k in labels), None)
 
     def _run(self) -> None:
+        try:
+            self._watch()
+        except BaseException as e:  # handed to wait(): a dead watch must not look slow
+            with self._changed:
+                self._failure = e
+                self._changed.notify_all()
+            self._ready.set()
+
+    def _watch(self) -> None:
         rv = self._list(self._namespace, limit=1).metadata.resource_version
         self._ready.set()
         w = watch.Watch()
@@ -81,6 +91,8 @@ class FirstSeen:
         deadline = time.monotonic() + timeout
         with self._changed:
             while missing := [k for k in wanted if k not in self.times]:
+                if self._failure is not None:
+                    raise RuntimeError(f"the {self._resource} watch died") from self._failure
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError(
