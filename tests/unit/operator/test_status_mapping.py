@@ -194,6 +194,8 @@ def test_an_unscheduled_pod_says_why() -> None:
         scheduled(status="False", reason="Unschedulable", message="0/1 nodes are available")
     ) == ("Unschedulable", "0/1 nodes are available")
     assert fs.pod_problem(scheduled(status="False")) == ("Unschedulable", "not scheduled")
+    gated = scheduled(status="False", reason="SchedulingGated", message="gated")
+    assert fs.pod_problem(gated) == ("SchedulingGated", "gated")
     assert fs.pod_problem(scheduled(status="True", reason="x")) is None
     ready = {"status": {"conditions": [{"type": "Ready", "status": "False", "reason": "x"}]}}
     assert fs.pod_problem(ready) is None
@@ -280,6 +282,9 @@ def test_only_the_named_container_with_a_message_counts() -> None:
     assert newest_termination([other, empty, forge], "forge") == "forge"
     assert newest_termination([other, empty], "forge") is None
     assert newest_termination([], "forge") is None
+    sidecar_first = terminated("forge", "2026-01-01T00:00:05Z")
+    sidecar_first["status"]["containerStatuses"].insert(0, {"name": "git", "state": {}})
+    assert newest_termination([sidecar_first], "forge") == "forge"
     pending = {"metadata": {}, "status": {"containerStatuses": [{"name": "forge", "state": {}}]}}
     assert newest_termination([pending, {"metadata": {}}], "forge") is None
 
@@ -445,6 +450,17 @@ def test_observe_ends_a_stopped_run_once() -> None:
     # A later look keeps the completion time it decided.
     again = fs.observe({**status, **first}, 1, stopped, None, "2026-01-01T00:09:00Z")
     assert (again["completionTime"], again["duration"]) == ("2026-01-01T00:01:01Z", "1m1s")
+
+
+def test_a_failed_job_whose_pod_is_gone_takes_the_verdict_of_the_last_progress() -> None:
+    progress = {"outcome": "cost_limit", "iteration": 4, "message": "Cost limit reached"}
+    patch = fs.observe({"progress": progress}, 1, job(cond=FAILED), None, "2026-01-01T00:00:00Z")
+    assert (patch["phase"], patch["reason"], patch["outcome"], patch["message"]) == (
+        "Failed",
+        "CostLimit",
+        "cost_limit",
+        "Cost limit reached",
+    )
 
 
 def test_observe_of_a_fresh_run_starts_at_zero_cost() -> None:
