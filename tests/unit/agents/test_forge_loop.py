@@ -222,6 +222,14 @@ def test_a_stop_before_the_first_iteration_spends_nothing(make_runtime, stub):
     assert stub.requests == []
 
 
+def test_a_stop_during_the_last_iteration_still_completes(make_runtime, stub):
+    rt = make_runtime(forge_source("return true;", "none"))
+    stub.enqueue({"text": "done", "usage": {"input_tokens": 1, "output_tokens": 0}})
+    stop = threading.Event()
+    result = rt.run_forge("builder", stop=stop, on_progress=lambda _: stop.set())
+    assert (result.outcome, result.iterations) == ("completed", 1)
+
+
 def test_cost_limit_holds_across_runs(make_runtime, stub):
     rt = make_runtime(forge_source("return false;", "none"))
     stub.enqueue(*[{"text": "t", "usage": {"input_tokens": 10, "output_tokens": 0}}] * 10)
