@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Cluster binaries and state live outside the repository.
 export NEAM_CACHE_DIR ?= $(HOME)/.cache/neam-operator
 
-.PHONY: help install demo test test-deps test-unit test-cluster test-e2e lint fmt bench crds \
+.PHONY: help install demo test test-deps test-unit test-cluster test-e2e mutate lint fmt bench crds \
         argocd-health cluster-binaries flux-binaries argo-binaries cluster-up cluster-down \
         cluster-env image \
         e2e-deps e2e-up e2e-down e2e-env clean
@@ -61,6 +61,12 @@ test-e2e: install ## e2e tier only: real pods on a real kubelet (tests/e2e)
 	else \
 	  echo "e2e tier skipped: $$why"; \
 	fi
+
+# Slow (minutes per target) and CPU heavy, so not part of `make test`. One target at a
+# time, niced; MUTATE_TARGETS picks some (status security auth budget), MUTATE_JOBS the
+# number of mutmut workers (default 2).
+mutate: install ## mutation testing (mutmut) of status mapping, security context, auth, budget
+	$(BIN)/python hack/mutate.py $(MUTATE_TARGETS)
 
 lint: install ## ruff check + format check
 	$(BIN)/ruff check .

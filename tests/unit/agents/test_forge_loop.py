@@ -12,7 +12,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from neam.agents import forge_state
 from neam.agents.forge import require_writable
+from neam.agents.forge_state import ForgeState
 
 FORGE = """
 skill write_file {
@@ -181,7 +183,7 @@ def test_iteration_limit_and_resume_with_budget_holding(make_runtime, stub, tmp_
     stub.enqueue(*[{"text": "t", "usage": {"input_tokens": 1, "output_tokens": 0}}] * 10)
     first = rt.run_forge("builder", max_iterations=2)
     assert (first.outcome, first.iterations) == ("iteration_limit", 2)
-    assert "max_iterations (2)" in first.message
+    assert first.message == "Reached max_iterations (2) with task 1/1 unfinished"
     requests = len(stub.requests)
     again = rt.run_forge("builder", max_iterations=2)
     assert (again.outcome, again.iterations) == ("iteration_limit", 2)
@@ -189,6 +191,43 @@ def test_iteration_limit_and_resume_with_budget_holding(make_runtime, stub, tmp_
     more = rt.run_forge("builder", max_iterations=4)
     assert (more.outcome, more.iterations) == ("iteration_limit", 4)
     assert more.total_cost == Decimal("0.04")
+
+
+def test_a_run_that_died_after_its_last_task_passed_resumes_as_completed(
+    make_runtime, stub, tmp_path
+):
+    # The state was saved with every task done, but the process died before it saved the
+    # outcome: the next start finishes the run, without another (paid) iteration.
+    rt = make_runtime(forge_source("return true;", "none"))
+    forge_state.save(tmp_path / "ws" / "build", "builder", ForgeState(iteration=1, task_index=1))
+    result = rt.run_forge("builder")
+    assert (result.outcome, result.iterations, result.message) == (
+        "completed",
+        1,
+        "All tasks completed",
+    )
+    assert stub.requests == []
+
+
+def test_a_stop_before_the_first_iteration_spends_nothing(make_runtime, stub):
+    rt = make_runtime(forge_source("return false;", "none"))
+    stop = threading.Event()
+    stop.set()
+    result = rt.run_forge("builder", stop=stop)
+    assert (result.outcome, result.iterations, result.message) == (
+        "aborted",
+        0,
+        "Stopped by request after iteration 0",
+    )
+    assert stub.requests == []
+
+
+def test_a_stop_during_the_last_iteration_still_completes(make_runtime, stub):
+    rt = make_runtime(forge_source("return true;", "none"))
+    stub.enqueue({"text": "done", "usage": {"input_tokens": 1, "output_tokens": 0}})
+    stop = threading.Event()
+    result = rt.run_forge("builder", stop=stop, on_progress=lambda _: stop.set())
+    assert (result.outcome, result.iterations) == ("completed", 1)
 
 
 def test_cost_limit_holds_across_runs(make_runtime, stub):
