@@ -1,4 +1,5 @@
-"""Embed the Argo CD health checks (``kustomize/argocd/health/*.lua``) into
+"""Embed the Argo CD health checks (``kustomize/argocd/health/*.lua``: ``common.lua``'s
+helpers in front of each kind's script) into
 ``kustomize/argocd/health/argocd-cm-health.yaml``, the patch that merges them into Argo CD's
 ``argocd-cm``. The ``.lua`` files are the source of truth.
 
@@ -39,7 +40,8 @@ def key(kind: str) -> str:
 
 
 def script(kind: str) -> str:
-    return (HEALTH / KINDS[kind]).read_text()
+    """The script Argo CD runs for ``kind``: the shared helpers, then the kind's own."""
+    return (HEALTH / "common.lua").read_text() + "\n" + (HEALTH / KINDS[kind]).read_text()
 
 
 def literal_block(text: str, indent: str) -> str:

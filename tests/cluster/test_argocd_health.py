@@ -19,7 +19,14 @@ import pytest
 import yaml
 from neam_operator.conditions import UNOBSERVED
 
-from tests.support.argocd import HEALTH_DIR, PATCH, SCRIPTS, health, lua_interpreter
+from tests.support.argocd import (
+    HEALTH_DIR,
+    PATCH,
+    SCRIPTS,
+    embedded_script,
+    health,
+    lua_interpreter,
+)
 from tests.support.claw import clawagent
 from tests.support.cluster import ClusterHandle
 from tests.support.dag import agentdag, dag_node
@@ -502,8 +509,8 @@ def stand_in_argocd_cm() -> Obj:
 def expect_merged(data: dict[str, str]) -> None:
     assert data["url"] == "https://argocd.example.com"
     assert data["timeout.reconciliation"] == "180s"
-    for kind, script in SCRIPTS.items():
-        assert data[f"resource.customizations.health.neam.dev_{kind}"] == script.read_text()
+    for kind in SCRIPTS:
+        assert data[f"resource.customizations.health.neam.dev_{kind}"] == embedded_script(kind)
 
 
 def test_the_patch_merges_into_an_existing_argocd_cm(

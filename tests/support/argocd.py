@@ -10,25 +10,49 @@ another interpreter.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.support.cluster import REPO_ROOT
 
 HEALTH_DIR = REPO_ROOT / "kustomize" / "argocd" / "health"
 PATCH = HEALTH_DIR / "argocd-cm-health.yaml"
 HARNESS = Path(__file__).with_name("argocd_health.lua")
+COMMON = HEALTH_DIR / "common.lua"
 SCRIPTS = {
     "ForgeRun": HEALTH_DIR / "forgerun.lua",
     "ClawAgent": HEALTH_DIR / "clawagent.lua",
     "AgentDAG": HEALTH_DIR / "agentdag.lua",
 }
+KEY = "resource.customizations.health.neam.dev_{}"
+# The embedded scripts as files for the harness (removed when the tests end).
+_EMBEDDED = tempfile.TemporaryDirectory(prefix="argocd-health-")
+
+
+def source_script(kind: str) -> str:
+    """What the patch must embed for ``kind``: the shared helpers, then its script."""
+    return COMMON.read_text() + "\n" + SCRIPTS[kind].read_text()
+
+
+def embedded_script(kind: str) -> str:
+    """The script Argo CD gets for ``kind``: the one in the argocd-cm patch."""
+    return yaml.safe_load(PATCH.read_text())["data"][KEY.format(kind)]
+
+
+@functools.cache
+def _embedded_file(kind: str) -> Path:
+    path = Path(_EMBEDDED.name) / f"{kind}.lua"
+    path.write_text(embedded_script(kind))
+    return path
 
 
 def lua_interpreter() -> str:
@@ -63,5 +87,6 @@ def run_script(lua: str, script: Path, obj: Any) -> dict[str, str]:
 
 
 def health(lua: str, obj: dict[str, Any]) -> dict[str, str]:
-    """The Argo CD health of a neam.dev object (by its kind)."""
-    return run_script(lua, SCRIPTS[obj["kind"]], obj)
+    """The Argo CD health of a neam.dev object (by its kind), by the script the patch
+    gives Argo CD."""
+    return run_script(lua, _embedded_file(obj["kind"]), obj)

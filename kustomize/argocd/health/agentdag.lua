@@ -1,5 +1,5 @@
 -- Argo CD health check for neam.dev/v1alpha1 AgentDAG.
--- The source of truth: `make argocd-health` embeds this file into
+-- The source of truth: `make argocd-health` embeds common.lua and this file into
 -- kustomize/argocd/health/argocd-cm-health.yaml as resource.customizations.health.neam.dev_AgentDAG.
 -- Argo CD runs it in gopher-lua (Lua 5.1) with only the base, table and os libraries:
 -- no string or math functions here.
@@ -13,36 +13,6 @@
 --   Suspended    Stopped, or spec.stop set (running nodes are stopping)
 -- A finished DAG (phase, completionTime and the Succeeded condition agree) is final:
 -- a later spec edit (e.g. its TTL) does not make it Progressing.
-
-local function condition(status, kind)
-  if type(status.conditions) ~= "table" then
-    return nil
-  end
-  for _, c in ipairs(status.conditions) do
-    if type(c) == "table" and c.type == kind then
-      return c
-    end
-  end
-  return nil
-end
-
-local function text(value)
-  if type(value) == "string" and value ~= "" then
-    return value
-  end
-  return nil
-end
-
-local function map(value)
-  if type(value) == "table" then
-    return value
-  end
-  return {}
-end
-
-local function verdict(status, message)
-  return { status = status, message = message }
-end
 
 local function health(obj)
   local status = obj.status

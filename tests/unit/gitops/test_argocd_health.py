@@ -13,15 +13,16 @@ import pytest
 import yaml
 
 from tests.support.argocd import (
+    KEY,
     PATCH,
     SCRIPTS,
     HealthError,
+    health,
     lua_interpreter,
     run_script,
+    source_script,
 )
 from tests.support.cluster import REPO_ROOT
-
-KEY = "resource.customizations.health.neam.dev_{}"
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +37,8 @@ def test_the_patch_embeds_each_script_byte_for_byte() -> None:
     assert patch["metadata"]["namespace"] == "argocd"
     assert patch["metadata"]["labels"]["app.kubernetes.io/part-of"] == "argocd"
     assert set(patch["data"]) == {KEY.format(kind) for kind in SCRIPTS}
-    for kind, script in SCRIPTS.items():
-        assert patch["data"][KEY.format(kind)] == script.read_text(), (
+    for kind in SCRIPTS:
+        assert patch["data"][KEY.format(kind)] == source_script(kind), (
             f"{PATCH.name} is out of date for {kind}: run `make argocd-health`"
         )
 
@@ -130,7 +131,7 @@ def test_json_becomes_the_obj_argo_cd_gives(lua: str, tmp_path: Path) -> None:
 )
 def test_any_object_gets_a_verdict(lua: str, kind: str, obj: dict[str, Any]) -> None:
     """Malformed objects never make a script fail (Argo CD would show an error)."""
-    got = run_script(lua, SCRIPTS[kind], obj)
+    got = health(lua, {**obj, "kind": kind})
     assert got["status"] in ("Progressing", "Unknown")
 
 
