@@ -65,6 +65,9 @@ class ForgeRuns:
         self._locks: dict[Key, asyncio.Lock] = {}
         self._started: set[Key] = set()  # runs this process has launched or failed
         self.sources = SourceIndex()  # the ConfigMaps that runs not yet launched wait for
+        # The resourceVersions this process's last writes to a run produced: the watch
+        # events that echo them carry nothing it does not know.
+        self._written: dict[Key, set[str]] = {}
         # Delayed reconciles of many runs come due together (periodic checks, a restart):
         # bound how many are in flight, so only that many run bodies are held at once.
         self._delayed = asyncio.Semaphore(DELAYED_CONCURRENCY)
@@ -84,6 +87,10 @@ class ForgeRuns:
         is read afresh, so a queued stale event never undoes newer status. ``audit``
         checks that every child of a launched run still exists (it always does on the
         first reconcile of a run in this process, e.g. after a restart)."""
+        if seen is not None and seen["metadata"].get("resourceVersion") in self._written.get(
+            key, ()
+        ):
+            return  # the echo of this process's own write
         with self.metrics.in_flight(KIND):
             lock = self._locks.setdefault(key, asyncio.Lock())
             async with lock:
@@ -121,6 +128,7 @@ class ForgeRuns:
         self.scheduler.cancel(key)
         self._locks.pop(key, None)
         self._started.discard(key)
+        self._written.pop(key, None)
         self.sources.track(key, None)
         self.metrics.gone(KIND, key)
 
@@ -516,7 +524,8 @@ class ForgeRuns:
             return
         meta = body["metadata"]
         url = path(API_VERSION, KIND, meta["namespace"], meta["name"]) + "/status"
-        await self.kube.merge_patch(url, {"status": patch})
+        self._written[(meta["namespace"], meta["name"])] = set()
+        self._wrote(await self.kube.merge_patch(url, {"status": patch}))
         ended = {**status, **patch}
         if fs.finished(ended) and not fs.finished(status):  # counted once: this write ends it
             self.metrics.finished(KIND, meta["namespace"], ended["phase"])
@@ -549,7 +558,14 @@ class ForgeRuns:
         if all(labels.get(k) == v for k, v in want.items()):
             return
         url = path(API_VERSION, KIND, meta["namespace"], meta["name"])
-        await self.kube.merge_patch(url, {"metadata": {"labels": want}})
+        self._wrote(await self.kube.merge_patch(url, {"metadata": {"labels": want}}))
+
+    def _wrote(self, run: dict[str, Any]) -> None:
+        """Remember the version a write of this process gave the run (see reconcile)."""
+        meta = run.get("metadata") or {}
+        if meta.get("resourceVersion"):
+            key = (meta["namespace"], meta["name"])
+            self._written.setdefault(key, set()).add(meta["resourceVersion"])
 
     async def event(self, body: dict[str, Any], type_: str, reason: str, message: str) -> None:
         await events.record(self.kube, body, type_, reason, message)
