@@ -13,11 +13,12 @@ No label names a run.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
 from collections import Counter as Tally
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -123,6 +124,16 @@ class OperatorMetrics:
     def in_flight(self, kind: str) -> Iterator[None]:
         with self._in_flight.labels(kind).track_inprogress():
             yield
+
+    async def serialised(
+        self, kind: str, lock: asyncio.Lock, handle: Callable[[], Awaitable[str]]
+    ) -> None:
+        """Run one reconcile (``handle`` returns its result) under its resource's lock,
+        in flight while it waits, counted and timed once it holds the lock."""
+        with self.in_flight(kind):
+            async with lock:
+                with self.reconciling(kind) as outcome:
+                    outcome.result = await handle()
 
     @contextmanager
     def reconciling(self, kind: str) -> Iterator[Outcome]:

@@ -53,11 +53,8 @@ class ClawAgents:
     # ------------------------------------------------------------------ entry points
 
     async def reconcile(self, key: Key) -> None:
-        with self.metrics.in_flight(KIND):
-            lock = self._locks.setdefault(key, asyncio.Lock())
-            async with lock:
-                with self.metrics.reconciling(KIND) as outcome:
-                    outcome.result = await self._handle(key)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        await self.metrics.serialised(KIND, lock, lambda: self._handle(key))
 
     async def _handle(self, key: Key) -> str:
         """One reconcile under the ClawAgent's lock; returns its result for the metrics."""

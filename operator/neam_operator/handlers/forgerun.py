@@ -91,11 +91,8 @@ class ForgeRuns:
             key, ()
         ):
             return  # the echo of this process's own write
-        with self.metrics.in_flight(KIND):
-            lock = self._locks.setdefault(key, asyncio.Lock())
-            async with lock:
-                with self.metrics.reconciling(KIND) as outcome:
-                    outcome.result = await self._handle(key, seen, audit)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        await self.metrics.serialised(KIND, lock, lambda: self._handle(key, seen, audit))
 
     async def _handle(self, key: Key, seen: dict[str, Any] | None, audit: bool) -> str:
         """One reconcile under the run's lock; returns its result for the metrics."""
