@@ -13,6 +13,7 @@ from neam_operator.conditions import TERMINAL, Cond, lifecycle, merge
 
 OUTCOMES = frozenset({"completed", "aborted", "cost_limit", "iteration_limit", "error"})
 MESSAGE_LIMIT = 1024
+WAITING = "waiting for the forge pod to start"  # launched; no pod runs yet, none stuck
 
 
 @dataclass(frozen=True)
@@ -197,9 +198,7 @@ def job_phase(
         return "Running", "Running", progress.get("message") or "", "running"
     if pods.problem is not None:
         return "Pending", pods.problem[0], pods.problem[1], None
-    if active or terminating:
-        return "Pending", "Pending", "waiting for the forge pod to start", None
-    return "Pending", "Pending", "waiting for the forge pod", None
+    return "Pending", "Pending", WAITING, None
 
 
 def duration(start: str | None, end: str | None) -> str | None:
@@ -329,8 +328,9 @@ def launched(
     children: dict[str, str],
     now: str,
 ) -> dict[str, Any]:
-    """Status right after the children were created."""
-    message = f"created Job {children['job']}"
+    """Status right after the children were created: what observing the new Job says
+    (so that does not write the status again; the ``Created`` event names the Job)."""
+    message = WAITING
     conds = [
         Cond("Compiled", "True", "Compiled", f"forge agent {agent}"),
         *lifecycle("Pending", "Pending", message),

@@ -159,7 +159,7 @@ def test_a_retried_attempt_is_running_with_the_attempt_and_why() -> None:
             None,
             ("Pending", "Pending", "waiting for the forge pod to start", None),
         ),
-        ({}, {}, None, ("Pending", "Pending", "waiting for the forge pod", None)),
+        ({}, {}, None, ("Pending", "Pending", "waiting for the forge pod to start", None)),
     ],
 )
 def test_running_only_when_the_pod_runs(status, progress, pods, expected) -> None:
