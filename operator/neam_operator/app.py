@@ -7,6 +7,7 @@ from typing import Any
 import kopf
 
 from neam_operator import credentials
+from neam_operator.builders.forgerun import RUN_ANNOTATION, RUN_LABEL
 from neam_operator.diffbase import NoDiffBase
 from neam_operator.handlers import agentdag, clawagent, forgerun
 from neam_operator.handlers.agentdag import AgentDAGs
@@ -37,6 +38,13 @@ def _owner(meta: dict[str, Any], kind: str) -> str | None:
         if ref.get("kind") == kind and ref.get("apiVersion") == f"{GROUP}/{VERSION}":
             return ref["name"]
     return None
+
+
+def _run_of_pod(meta: dict[str, Any]) -> str | None:
+    """The name of the ForgeRun a forge pod works for. Pods of Jobs made before the
+    annotation carry only the label: the name itself when it is up to 63 characters."""
+    annotations = meta.get("annotations") or {}
+    return annotations.get(RUN_ANNOTATION) or (meta.get("labels") or {}).get(RUN_LABEL)
 
 
 def build_registry(settings: Settings, metrics: OperatorMetrics) -> kopf.OperatorRegistry:
@@ -99,6 +107,14 @@ def build_registry(settings: Settings, metrics: OperatorMetrics) -> kopf.Operato
         owner = _owner(meta, "ForgeRun")
         if owner is not None:
             await memo.forgeruns.reconcile((meta["namespace"], owner))
+
+    @kopf.on.event("", "v1", "pods", labels=CHILD_JOBS, registry=registry)
+    async def forge_pod_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
+        # Why a pod cannot start (unschedulable, image, config) changes no Job.
+        meta = event["object"]["metadata"]
+        run = _run_of_pod(meta)
+        if run is not None:
+            await memo.forgeruns.pod_changed((meta["namespace"], run), event["object"])
 
     @kopf.on.event("batch", "v1", "jobs", labels=DAG_NODE_JOBS, registry=registry)
     async def dag_node_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:

@@ -209,6 +209,46 @@ def test_a_child_name_taken_by_someone_else_is_never_adopted(kube: ClusterHandle
     assert "ownerReferences" not in sa["metadata"]
 
 
+@pytest.mark.parametrize(
+    ("kind", "suffix"),
+    [("RoleBinding", "reporter"), ("ConfigMap", "program"), ("PersistentVolumeClaim", "workspace")],
+)
+def test_a_taken_name_among_the_jobs_siblings_leaves_no_job(
+    kube: ClusterHandle, ns: str, kind: str, suffix: str
+) -> None:
+    """The Job is created last: when any other child cannot be made, there is no Job
+    and no pod."""
+    run = new_name("sibling")
+    squatters = {
+        "RoleBinding": {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "x"},
+            "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns}],
+        },
+        "ConfigMap": {"apiVersion": "v1", "data": {"k": "v"}},
+        "PersistentVolumeClaim": {
+            "apiVersion": "v1",
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "1Mi"}},
+            },
+        },
+    }
+    name = f"{run}-{suffix}"
+    apply(kube, {**squatters[kind], "kind": kind, "metadata": {"name": name, "namespace": ns}})
+    apply(kube, forgerun(ns, run))
+    st = wait_phase(kube, ns, run, "Failed")
+    assert (st["reason"], st["message"]) == (
+        "ChildConflict",
+        f"{kind} {name} already exists and is not controlled by this ForgeRun; "
+        "delete it or choose another name",
+    )
+    assert get_json(kube, "job", f"{run}-forge", "-n", ns) is None
+    pods = get_json(kube, "pods", "-n", ns, "-l", f"job-name={run}-forge")["items"]
+    assert all(not p["spec"].get("nodeName") for p in pods), "a pod of the run was scheduled"
+    assert len(warnings(kube, ns, run, "ChildConflict")) == 1
+
+
 def test_a_late_source_its_keys_and_a_child_already_made(kube: ClusterHandle, ns: str) -> None:
     """SourceNotFound is an event; a wrong key lists the keys there are; the fixed
     ConfigMap is picked up at once (watched, not polled); a child the run already owns

@@ -5,6 +5,7 @@ errors counted."""
 
 from __future__ import annotations
 
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 
@@ -23,6 +24,7 @@ from tests.support.operator_harness import (
     get_json,
     install_crds,
     new_name,
+    run_status,
     scratch_namespace,
     start,
     start_running,
@@ -204,3 +206,23 @@ def test_a_dags_cost_is_its_pod_nodes_and_its_run_nodes_forgeruns(
     assert cost(after, ns) - cost(before, ns) == 0.5
     assert succeeded(after, ns, "AgentDAG") - succeeded(before, ns, "AgentDAG") == 1
     wait_for(lambda: resources(op, "AgentDAG") == {"Succeeded": 1}, "the DAG seen Succeeded")
+
+
+def test_a_pending_run_is_not_polled(kube: ClusterHandle, ns: str, op: OperatorProcess) -> None:
+    """Why a pod cannot start reaches the operator as pod events: once the run shows the
+    reason, nothing reconciles it again until something changes (its next check is the
+    pending timeout, minutes away), however many runs wait."""
+    run = new_name("idle")
+    start(kube, ns, run, resources=UNSCHEDULABLE, backoffLimit=0)
+    wait_for(
+        lambda: run_status(kube, ns, run).get("reason") == "Unschedulable",
+        "the run to show its pod's reason",
+    )
+    time.sleep(2)  # the last events of the launch (the Job's status, the pod's condition)
+    in_flight = "neam_operator_reconciles_in_flight"
+    settled = scraped_until(
+        op, "no reconcile running", lambda s: not sample(s, in_flight, kind="ForgeRun")
+    )
+    time.sleep(8)  # polling with backoff would have reconciled it at 1, 2 and 4 s
+    assert reconciles(scrape(op)) == reconciles(settled)
+    assert run_status(kube, ns, run)["reason"] == "Unschedulable"

@@ -28,6 +28,9 @@ WORKSPACE = "/workspace"
 TERMINATION_LOG = "/dev/termination-log"
 CONTAINER = "forge"
 PROGRAM_HASH_ANNOTATION = "neam.dev/program-hash"
+# On the Job's pods: the run's whole name; its label (RUN_LABEL, on every child) is the
+# name shortened to 63 characters.
+RUN_ANNOTATION = RUN_LABEL = "neam.dev/forgerun"
 GIT_CREDENTIALS = "/var/run/secrets/neam/git"
 RBAC = "rbac.authorization.k8s.io/v1"
 # Kinds of the children, in the order ``children`` returns them.
@@ -236,7 +239,10 @@ def job(
         # one has terminated: two pods never work in the same workspace at once.
         "podReplacementPolicy": "Failed",
         "template": {
-            "metadata": {"labels": dict(meta["labels"])},
+            "metadata": {
+                "labels": dict(meta["labels"]),
+                "annotations": {RUN_ANNOTATION: owner.name},
+            },
             "spec": {
                 "restartPolicy": "Never",
                 "serviceAccountName": names.service_account,

@@ -68,6 +68,9 @@ class ForgeRuns:
         # The resourceVersions this process's last writes to a run produced: the watch
         # events that echo them carry nothing it does not know.
         self._written: dict[Key, set[str]] = {}
+        # The last problem (or None) seen on each run's pods: a pod event that does not
+        # change it has nothing to tell (the Job's events say when a pod runs or ends).
+        self._pod_problems: dict[Key, tuple[str, str] | None] = {}
         # Delayed reconciles of many runs come due together (periodic checks, a restart):
         # bound how many are in flight, so only that many run bodies are held at once.
         self._delayed = asyncio.Semaphore(DELAYED_CONCURRENCY)
@@ -121,11 +124,20 @@ class ForgeRuns:
             return REJECTED
         return SUCCESS
 
+    async def pod_changed(self, key: Key, pod: dict[str, Any]) -> None:
+        """A pod of the run's Job changed: reconcile when why it cannot start changed."""
+        problem = fs.pod_problem(pod)
+        if self._pod_problems.get(key) == problem:
+            return
+        self._pod_problems[key] = problem
+        await self.reconcile(key)
+
     def forget(self, key: Key) -> None:
         self.scheduler.cancel(key)
         self._locks.pop(key, None)
         self._started.discard(key)
         self._written.pop(key, None)
+        self._pod_problems.pop(key, None)
         self.sources.track(key, None)
         self.metrics.gone(KIND, key)
 
@@ -175,15 +187,16 @@ class ForgeRuns:
         if patch.get("phase") in TERMINAL:
             self.scheduler.cancel(key)
             await self._expire(owner, spec, {**status, **patch})
-        elif patch.get("phase") == "Pending" and (patch.get("children") or status.get("children")):
-            # A pod's troubles (scheduling, image, config) change no Job: look again soon.
-            self.scheduler.backoff(key)
         elif patch.get("children") or status.get("children"):
             # Unfinished and launched: check its children again later. Only deleted Jobs
-            # are seen as events; the other children are not watched (see docs/operator.md).
+            # and the pods' changes are seen as events; the other children are not
+            # watched (see docs/operator.md). A Pending run is also checked when its
+            # pending timeout is up.
             self.scheduler.attempts.pop(key, None)
-            interval = self.settings.resync_seconds
-            self.scheduler.soon(key, interval * random.uniform(0.8, 1.2))
+            delay = self.settings.resync_seconds * random.uniform(0.8, 1.2)
+            if patch.get("phase") == "Pending":
+                delay = min(delay, self._pending_left({**status, **patch}))
+            self.scheduler.soon(key, delay)
 
     async def _compile(self, owner: Owner, spec: ForgeRunSpec) -> str | Compiled | Rejected:
         source = await sources.read(self.kube, owner.namespace, owner.name, spec.source)
@@ -348,12 +361,16 @@ class ForgeRuns:
                     )
         return fs.Pods(problem, failures[-1] if failures else None)
 
-    def _pending_too_long(self, status: dict[str, Any]) -> bool:
+    def _pending_left(self, status: dict[str, Any]) -> float:
+        """Seconds until a run still Pending has waited too long (0: it has)."""
         start = status.get("startTime")
         if not start:
-            return False
+            return float(self.settings.pending_timeout_seconds)
         waited = datetime.now(UTC).timestamp() - parse_time(start).timestamp()
-        return waited > self.settings.pending_timeout_seconds
+        return max(0.0, self.settings.pending_timeout_seconds - waited)
+
+    def _pending_too_long(self, status: dict[str, Any]) -> bool:
+        return bool(status.get("startTime")) and self._pending_left(status) == 0.0
 
     async def _apply_changes(
         self, owner: Owner, spec: ForgeRunSpec, names: b.ForgeRunNames, job: dict[str, Any]
