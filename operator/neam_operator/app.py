@@ -103,7 +103,10 @@ def build_registry(settings: Settings, metrics: OperatorMetrics) -> kopf.Operato
 
     @kopf.on.event("batch", "v1", "jobs", labels=CHILD_JOBS, registry=registry)
     async def job_event(event: dict[str, Any], memo: kopf.Memo, **_: Any) -> None:
-        meta = event["object"]["metadata"]
+        job = event["object"]
+        meta = job["metadata"]
+        if event.get("type") != "DELETED" and not job.get("status"):
+            return  # not acted on by the Job controller yet (just created): nothing new
         owner = _owner(meta, "ForgeRun")
         if owner is not None:
             await memo.forgeruns.reconcile((meta["namespace"], owner))

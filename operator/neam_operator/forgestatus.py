@@ -343,6 +343,7 @@ def launched(
         "maxIterations": max_iterations,
         "iteration": 0,
         "totalCost": "0",
+        "attempt": 1,
         "message": message,
         "startTime": status.get("startTime") or now,
         "programHash": program_hash,

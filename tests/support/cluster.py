@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HACK_DIR = REPO_ROOT / "hack"
+EXIT_GRACE_SECONDS = 10.0  # how long stopped cluster components may take to exit
 
 
 class ClusterError(RuntimeError):
@@ -183,6 +184,9 @@ class LocalCluster:
         if self._stopped:
             return
         result = self._run("down")
+        # kwokctl signals the components and returns; on a loaded machine one may need
+        # a few seconds to exit. Only what outlives that is a leak.
+        _wait_for_exit(self.name, EXIT_GRACE_SECONDS)
         leftovers = _kill_cluster_processes(self.name)
         self._stopped = True
         if result.returncode != 0 or leftovers:
@@ -213,6 +217,13 @@ def cluster_processes(name: str) -> list[int]:
         if any(arg == name.encode() or any(m in arg for m in markers) for arg in arguments):
             pids.append(int(entry.name))
     return pids
+
+
+def _wait_for_exit(name: str, seconds: float) -> None:
+    """Wait up to ``seconds`` for the processes of cluster ``name`` to exit."""
+    deadline = time.monotonic() + seconds
+    while cluster_processes(name) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def _kill_cluster_processes(name: str) -> list[int]:

@@ -31,6 +31,15 @@ def _cond(status: dict[str, Any], type_: str) -> str:
     return c["status"]
 
 
+@pytest.mark.parametrize("job", [_job(), _job(active=1, ready=0), _job(active=1, terminating=0)])
+def test_observing_the_new_job_of_a_launched_run_changes_nothing(job: dict[str, Any]) -> None:
+    """The Job's first events (created, then a pod that has not started) need no status
+    write: the launch already wrote what observing them says."""
+    st = _launched()
+    out = fs.observe(st, 1, job, None, NOW, fs.Pods())
+    assert {k: v for k, v in out.items() if st.get(k) != v} == {}
+
+
 def test_termination_message_json() -> None:
     t = fs.parse_termination(
         '{"outcome":"completed","iterations":3,"total_cost":"0.0420","message":"ok"}'
