@@ -221,11 +221,11 @@ def waiting(
 
 
 def rejected(
-    status: dict[str, Any], generation: int | None, message: str, now: str
+    status: dict[str, Any], generation: int | None, reason: str, message: str, now: str
 ) -> dict[str, Any]:
-    """The API server refused a child built from the spec (e.g. requests above a limit):
-    a spec error, not a transient one; what runs keeps running."""
-    reason = "InvalidSpec"
+    """The API server refused a child built from the spec (``InvalidSpec``, e.g.
+    requests above a limit; ``ChildConflict``, a name taken): a spec error, not a
+    transient one; what runs keeps running."""
     conds = [
         Cond("Ready", "False", reason, message),
         Cond("Reconciling", "False", reason),

@@ -20,6 +20,7 @@ from tests.support.cluster import ClusterHandle
 from tests.support.operator_harness import (
     OperatorProcess,
     apply,
+    claims_refused,
     condition,
     events,
     get_json,
@@ -175,6 +176,26 @@ def test_a_program_that_cannot_be_served_creates_nothing(
     for kind in ("deployments", "services", "pvc"):
         assert get_json(kube, kind, "-n", ns)["items"] == [], kind
     assert programs(kube, ns, name) == []
+
+
+def test_a_refused_child_fails_it_with_the_api_servers_one_line_reason(
+    kube: ClusterHandle, ns: str
+) -> None:
+    """The sessions claim refused by an admission policy: InvalidSpec with the API
+    server's message on one line, Stalled, one Warning event; not retried as an error."""
+    name = new_name("refused")
+    apply(kube, source_configmap(ns, f"{name}-src", CLAW))
+    with claims_refused(kube, ns):
+        apply(kube, clawagent(ns, name))
+        st = wait_claw(kube, ns, name, "refused", lambda s: s.get("message"))
+        assert st["phase"] == "Failed" and "\n" not in st["message"]
+        assert st["message"].startswith("a child resource was rejected: ")
+        assert "claims are not allowed" in st["message"] and "HTTP" not in st["message"]
+        stalled = condition(st, "Stalled")
+        assert (stalled["status"], stalled["reason"]) == ("True", "InvalidSpec")
+        refused = [e for e in events(kube, ns, name) if e["reason"] == "InvalidSpec"]
+        assert [e["type"] for e in refused] == ["Warning"]
+        assert refused[0]["message"] == st["message"]
 
 
 def test_a_source_configmap_that_appears_later_is_picked_up(kube: ClusterHandle, ns: str) -> None:

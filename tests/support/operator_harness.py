@@ -387,3 +387,64 @@ def start_running(kube: ClusterHandle, ns: str, name: str, **spec: Any) -> dict[
 def events(kube: ClusterHandle, ns: str, name: str) -> list[dict[str, Any]]:
     found = get_json(kube, "events", "-n", ns, "--field-selector", f"involvedObject.name={name}")
     return found["items"]
+
+
+@contextmanager
+def claims_refused(kube: ClusterHandle, ns: str) -> Iterator[None]:
+    """An admission policy that refuses PersistentVolumeClaims in ``ns`` (as a quota
+    or a platform policy would), with reason Invalid (HTTP 422)."""
+    name = f"no-claims-{ns}"
+    policy = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": name},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": [""],
+                        "apiVersions": ["v1"],
+                        "operations": ["CREATE"],
+                        "resources": ["persistentvolumeclaims"],
+                    }
+                ]
+            },
+            "validations": [
+                {"expression": "false", "message": "claims are not allowed", "reason": "Invalid"}
+            ],
+        },
+    }
+    binding = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": name},
+        "spec": {
+            "policyName": name,
+            "validationActions": ["Deny"],
+            "matchResources": {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}
+            },
+        },
+    }
+    apply(kube, policy, binding)
+    probe = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "probe", "namespace": ns},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Mi"}}},
+    }
+
+    def enforced() -> bool:
+        made = apply(kube, probe, check=False)
+        if made.returncode == 0:
+            kube.kubectl("delete", "pvc", "probe", "-n", ns, "--wait=false")
+            return False
+        return True
+
+    wait_for(enforced, "the claim policy to be enforced")
+    try:
+        yield
+    finally:
+        kube.kubectl("delete", "validatingadmissionpolicybinding", name, check=False)
+        kube.kubectl("delete", "validatingadmissionpolicy", name, check=False)

@@ -21,7 +21,7 @@ from neam_operator import events, sources
 from neam_operator.builders import clawagent as b
 from neam_operator.builders.common import Owner, label_value
 from neam_operator.conditions import now_rfc3339
-from neam_operator.kube import ApiError, Kube, path
+from neam_operator.kube import ApiError, Kube, path, refusal
 from neam_operator.metrics import ERROR, REJECTED, SUCCESS, OperatorMetrics
 from neam_operator.models import API_VERSION, ClawAgentSpec
 from neam_operator.program import CompiledClaw, Rejected, compile_claw
@@ -67,8 +67,9 @@ class ClawAgents:
         try:
             await self._reconcile(body)
         except ApiError as e:
-            if e.status in (400, 422):
-                await self._invalid(body, e)
+            refused = refusal(e)
+            if refused is not None:
+                await self._invalid(body, *refused)
                 return REJECTED
             log.warning("reconciling %s/%s failed (%s); retrying", *key, e)
             self.scheduler.backoff(key)
@@ -244,13 +245,13 @@ class ClawAgents:
         )
         return ((claim or {}).get("spec") or {}).get("accessModes")
 
-    async def _invalid(self, body: dict[str, Any], error: ApiError) -> None:
+    async def _invalid(self, body: dict[str, Any], reason: str, message: str) -> None:
         """The API server rejected a child built from this spec: retrying cannot help."""
         status = body.get("status") or {}
-        message = f"a child resource was rejected: {error}"
-        patch = cs.rejected(status, body["metadata"].get("generation"), message, now_rfc3339())
+        generation = body["metadata"].get("generation")
+        patch = cs.rejected(status, generation, reason, message, now_rfc3339())
         if patch["message"] != status.get("message"):
-            await events.record(self.kube, body, "Warning", "InvalidSpec", message)
+            await events.record(self.kube, body, "Warning", reason, message)
         await self._write(body, status, patch)
 
     async def _write(
