@@ -23,25 +23,23 @@ parts, with its own client limits) when NEAM_TEST_CLUSTER=existing.
 
 from __future__ import annotations
 
-import os
-import platform
 import random
 import tempfile
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from kubernetes import client
-from neam.api.metrics import percentile
 
 from bench import argo
+from bench.clients import create_all
 from bench.cluster import RAISED_KCM_LIMITS, bench_cluster
-from bench.cpu import components, cpu_seconds
+from bench.cpu import control_plane, cpu_times
 from bench.first_seen import FirstSeen
 from bench.peers import FORGERUN, JOB, KEY_LABELS, WORKFLOW, Peer
+from bench.report import load, machine, summary_ms
 from tests.support.cluster import ClusterHandle
 from tests.support.operator_harness import OperatorProcess, install_crds, running_operator
 
@@ -54,13 +52,6 @@ BURST_THREADS = 8
 RSS_RUNS = 1000
 ARGO_NS = "argo"  # where Argo's controller reads its ConfigMap
 RAISED_QPS, RAISED_BURST = 1000, 2000  # Argo's client limits in the burst part
-# Cluster components whose CPU time a burst reports, by their short names.
-SHORT = {
-    "kube-apiserver": "apiserver",
-    "etcd": "etcd",
-    "kube-controller-manager": "kcm",
-    "kube-scheduler": "scheduler",
-}
 
 
 @dataclass
@@ -121,26 +112,6 @@ def controllers(
         yield Controllers(op, peers, argo_pid)
 
 
-def _machine() -> str:
-    """Date, CPUs and Python, for the record next to the numbers."""
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next(
-        (ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines() if "model name" in ln), "?"
-    )
-    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    cpus = f"{os.cpu_count()} CPUs ({platform.machine()}, {model})"
-    return f"{stamp}, {cpus}, Python {platform.python_version()}"
-
-
-def _load() -> str:
-    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def _summary(seconds: Sequence[float]) -> dict[str, float]:
-    ordered = sorted(seconds)
-    return {f"p{q}": percentile(ordered, q) * 1000 for q in (50, 95, 99)}
-
-
 # ------------------------------------------------------------------ 1. latency
 
 
@@ -151,7 +122,7 @@ def latency(kube: ClusterHandle, peers: list[Peer], namespace: str) -> None:
     order = random.Random(17)
     started: dict[str, float] = {}
     measured: dict[str, list[str]] = {p.label: [] for p in peers}
-    print(f"latency: {len(peers)} kinds x {ROUNDS} (+{WARMUP} warm-up), {PAUSE} s apart; {_load()}")
+    print(f"latency: {len(peers)} kinds x {ROUNDS} (+{WARMUP} warm-up), {PAUSE} s apart; {load()}")
     with watching(api, namespace) as seen:
         for i in range(WARMUP + ROUNDS):
             for peer in order.sample(peers, len(peers)):
@@ -165,12 +136,12 @@ def latency(kube: ClusterHandle, peers: list[Peer], namespace: str) -> None:
         seen.jobs.wait(runs, timeout=120)
         for names in measured.values():
             seen.pods.wait(names, timeout=120)
-        to_job = _summary([seen.jobs.times[n] - started[n] for n in runs])
+        to_job = summary_ms([seen.jobs.times[n] - started[n] for n in runs])
         to_pod = {
-            label: _summary([seen.pods.times[n] - started[n] for n in names])
+            label: summary_ms([seen.pods.times[n] - started[n] for n in names])
             for label, names in measured.items()
         }
-    print(f"  done; {_load()}")
+    print(f"  done; {load()}")
     line = " / ".join(f"{to_job[q]:.1f}" for q in to_job)
     print(f"  ForgeRun apply -> Job created  p50/p95/p99 ms: {line}")
     for label, s in to_pod.items():
@@ -186,55 +157,22 @@ def latency(kube: ClusterHandle, peers: list[Peer], namespace: str) -> None:
 # ------------------------------------------------------------------ 2. burst
 
 
-def _create_all(kube: ClusterHandle, peer: Peer, namespace: str, names: list[str]) -> float:
-    """Create ``names`` from BURST_THREADS threads (one client each); seconds taken."""
-    apis = [client.CustomObjectsApi(kube.api_client()) for _ in range(BURST_THREADS)]
-    go = threading.Barrier(BURST_THREADS + 1)
-    errors: list[BaseException] = []
-
-    def work(api: client.CustomObjectsApi, share: list[str]) -> None:
-        go.wait()
-        try:
-            for name in share:
-                peer.create(api, namespace, name)
-        except Exception as e:  # reported after the join
-            errors.append(e)
-
-    threads = [
-        threading.Thread(target=work, args=(api, names[i::BURST_THREADS]))
-        for i, api in enumerate(apis)
-    ]
-    for t in threads:
-        t.start()
-    go.wait()
-    t0 = time.monotonic()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
-    return time.monotonic() - t0
-
-
-def _cpu(pids: dict[str, int]) -> dict[str, float]:
-    return {name: cpu_seconds(pid) for name, pid in pids.items()}
-
-
 def burst(kube: ClusterHandle, peer: Peer, namespace: str, controller: int | None) -> None:
     """One burst of ``peer``; ``controller`` is the PID of its controller, whose CPU
     time is reported with the cluster components'."""
     kube.kubectl("create", "namespace", namespace)
     api = kube.api_client()
     names = [f"{peer.prefix}-{i}" for i in range(BURST)]
-    pids = {SHORT.get(k, k): v for k, v in components(kube).items() if k in SHORT}
+    pids = control_plane(kube)
     if controller is not None:
         pids = {"controller": controller, **pids}
     with watching(api, namespace) as seen:
-        cpu0 = _cpu(pids)
+        cpu0 = cpu_times(pids)
         t0 = time.monotonic()
-        created = _create_all(kube, peer, namespace, names)
+        created = create_all(kube, peer, namespace, names, BURST_THREADS)
         jobs = seen.jobs.wait(names, timeout=600) - t0 if peer is FORGERUN else None
         pods = seen.pods.wait(names, timeout=600) - t0
-        cpu = {k: (v - cpu0[k]) * 1000 / BURST for k, v in _cpu(pids).items()}
+        cpu = {k: (v - cpu0[k]) * 1000 / BURST for k, v in cpu_times(pids).items()}
     # The client's own creates take seconds on two shared cores: what a controller
     # needs after the last one is the other half of the picture.
     after = (jobs if jobs is not None else pods) - created
@@ -242,7 +180,7 @@ def burst(kube: ClusterHandle, peer: Peer, namespace: str, controller: int | Non
     if jobs is not None:
         parts.append(f"all Jobs {jobs:.2f} s ({BURST / jobs:.0f}/s)")
     parts.append(f"all pods {pods:.2f} s ({BURST / pods:.0f}/s)")
-    print(f"  {peer.label:8} x{BURST}: " + ", ".join(parts) + f"; {_load()}")
+    print(f"  {peer.label:8} x{BURST}: " + ", ".join(parts) + f"; {load()}")
     print("    CPU ms per object: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items()))
 
 
@@ -262,7 +200,7 @@ def top_up(kube: ClusterHandle, namespace: str, count: int) -> None:
 
 
 def main() -> None:
-    print(_machine())
+    print(machine())
     with tempfile.TemporaryDirectory() as tmp:
         logs = Path(tmp)
         with bench_cluster() as kube, controllers(kube, logs / "latency", (20, 30)) as run:

@@ -9,6 +9,13 @@ from pathlib import Path
 from tests.support.cluster import ClusterHandle, cluster_processes
 
 TICKS = os.sysconf("SC_CLK_TCK")
+# The control plane's components whose CPU time the benchmarks report, by short name.
+SHORT = {
+    "kube-apiserver": "apiserver",
+    "etcd": "etcd",
+    "kube-controller-manager": "kcm",
+    "kube-scheduler": "scheduler",
+}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -28,3 +35,14 @@ def components(kube: ClusterHandle) -> dict[str, int]:
             continue
         out.setdefault(Path(argv0.decode()).name, pid)
     return out
+
+
+def control_plane(kube: ClusterHandle) -> dict[str, int]:
+    """PIDs of the local cluster's API server, etcd, controller manager and scheduler,
+    by short name (``apiserver``, ``etcd``, ``kcm``, ``scheduler``)."""
+    return {SHORT[k]: v for k, v in components(kube).items() if k in SHORT}
+
+
+def cpu_times(pids: dict[str, int]) -> dict[str, float]:
+    """``cpu_seconds`` of each named PID."""
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}

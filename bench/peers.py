@@ -3,8 +3,9 @@ same way: a ForgeRun, a plain Job, and (where its controller is built) an Argo
 Workflow with one step. Every pod requests more CPU than any node has, so it stays
 Pending and only control-plane work is measured.
 
-Each object is named ``<prefix>-<n>``; its pods (and a ForgeRun's Job) carry a label
-whose value is that name, which is how ``FirstSeen`` finds them.
+Each object is named ``<prefix>-<n>``; its pods and its Job (a plain Job itself, a
+ForgeRun's Job) carry a label whose value is that name, which is how ``FirstSeen``
+finds them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from tests.support.operator_harness import PROGRAM, UNSCHEDULABLE
 
 # Labels whose value is the name of the object a pod or Job belongs to.
 RUN_LABEL = "neam.dev/forgerun"  # set by the operator on a ForgeRun's Job and pods
-BENCH_LABEL = "bench"  # set by the benchmark on plain Jobs' and Workflows' pods
+BENCH_LABEL = "bench"  # set by the benchmark on plain Jobs, and on their and Workflows' pods
 KEY_LABELS = (RUN_LABEL, BENCH_LABEL)
 
 
@@ -53,7 +54,7 @@ def _job(name: str) -> dict[str, Any]:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": name},
+        "metadata": {"name": name, "labels": {BENCH_LABEL: name}},
         "spec": {
             "backoffLimit": 0,
             "template": {
