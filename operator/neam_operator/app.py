@@ -7,6 +7,7 @@ from typing import Any
 import kopf
 
 from neam_operator import credentials
+from neam_operator.builders.common import MANAGED_BY
 from neam_operator.builders.forgerun import RUN_ANNOTATION, RUN_LABEL
 from neam_operator.diffbase import NoDiffBase
 from neam_operator.handlers import agentdag, clawagent, forgerun
@@ -18,18 +19,23 @@ from neam_operator.metrics import OperatorMetrics
 from neam_operator.models import GROUP, VERSION
 from neam_operator.settings import Settings
 
-CHILD_JOBS = {
-    "app.kubernetes.io/managed-by": "neam-operator",
-    "app.kubernetes.io/component": "forge",
-}
-DAG_NODE_JOBS = {
-    "app.kubernetes.io/managed-by": "neam-operator",
-    "app.kubernetes.io/component": "dag-node",
-}
-CHILD_DEPLOYMENTS = {
-    "app.kubernetes.io/managed-by": "neam-operator",
-    "app.kubernetes.io/component": "claw",
-}
+CHILD_JOBS = {**MANAGED_BY, "app.kubernetes.io/component": "forge"}
+DAG_NODE_JOBS = {**MANAGED_BY, "app.kubernetes.io/component": "dag-node"}
+CHILD_DEPLOYMENTS = {**MANAGED_BY, "app.kubernetes.io/component": "claw"}
+
+
+def _selector(labels: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def watch_only_children(settings: kopf.OperatorSettings) -> None:
+    """Have the API server stream only the operator's own Jobs, forge pods and
+    Deployments to it: the handlers' ``labels=`` filters are applied by kopf after it
+    received every object of the kind in the cluster."""
+    selectors = settings.watching.label_selectors
+    selectors[("batch", "v1", "jobs")] = _selector(MANAGED_BY)  # forge and DAG node Jobs
+    selectors[("", "v1", "pods")] = _selector(CHILD_JOBS)  # forge pods only
+    selectors[("apps", "v1", "deployments")] = _selector(CHILD_DEPLOYMENTS)
 
 
 def _owner(meta: dict[str, Any], kind: str) -> str | None:
@@ -70,6 +76,7 @@ def build_registry(settings: Settings, metrics: OperatorMetrics) -> kopf.Operato
         # no progress or last-handled annotations), and log lines are not posted as events.
         settings.posting.enabled = False
         settings.persistence.diffbase_storage = NoDiffBase()
+        watch_only_children(settings)
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.networking.request_timeout = 60

@@ -18,6 +18,7 @@ from neam_operator.credentials import Credentials, load
 MERGE = "application/merge-patch+json"
 APPLY = "application/apply-patch+yaml"  # server-side apply (JSON is YAML)
 FIELD_MANAGER = "neam-operator"
+MAX_CONNECTIONS = 32  # requests in flight to the API server at once
 # Ask for metadata only: existence checks need neither the spec nor a ConfigMap's data.
 METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 
@@ -45,6 +46,16 @@ class ApiError(Exception):
         super().__init__(f"HTTP {status}: {body[:300]}")
         self.status = status
         self.message = _status_message(body)
+
+
+class Unreachable(ApiError):
+    """No answer from the API server (connection refused or reset, a timeout): nothing
+    was decided, so the caller retries."""
+
+    def __init__(self, method: str, url: str, error: BaseException) -> None:
+        super().__init__(0, "")
+        self.message = f"no answer from the API server to {method} {url} ({error!r})"
+        self.args = (self.message,)
 
 
 class NotOwned(ApiError):
@@ -115,9 +126,11 @@ class Kube:
     @classmethod
     async def connect(cls, kubeconfig: str | None = None, on_error: OnError = _ignore) -> Kube:
         """Connect with ``kubeconfig``, ``$KUBECONFIG``, or the in-cluster account."""
+        # Bound each exchange, not the wait for one of the pooled connections: in a
+        # burst, requests queue for a connection far longer than any of them takes.
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60)
         session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=32),
-            timeout=aiohttp.ClientTimeout(total=30),
+            connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS), timeout=timeout
         )
         return cls(session, load(kubeconfig), on_error)
 
@@ -146,9 +159,9 @@ class Kube:
                 method, self._host + url, data=data, headers=headers, params=params, ssl=self._tls
             ) as resp:
                 status, text = resp.status, await resp.text()
-        except (aiohttp.ClientError, TimeoutError):
+        except (aiohttp.ClientError, TimeoutError) as e:
             self._on_error(method, url, None)
-            raise
+            raise Unreachable(method, url, e) from e
         if status >= 400:
             self._on_error(method, url, status)
             raise ApiError(status, text)

@@ -24,7 +24,7 @@ from neam_operator.builders import forgerun as b
 from neam_operator.builders.common import Owner, label_value
 from neam_operator.conditions import TERMINAL, UNOBSERVED, now_rfc3339
 from neam_operator.jobs import termination_message
-from neam_operator.kube import ApiError, Kube, NotOwned, path, refusal
+from neam_operator.kube import MAX_CONNECTIONS, ApiError, Kube, NotOwned, path, refusal
 from neam_operator.metrics import ERROR, REJECTED, SUCCESS, OperatorMetrics
 from neam_operator.models import API_VERSION, ForgeRunSpec, spec_error
 from neam_operator.program import Compiled, Rejected, compile_forge
@@ -52,6 +52,10 @@ SELF_ANNOUNCED = (
     | fs.POD_PROBLEMS
 )
 DELAYED_CONCURRENCY = 8
+# Launches at once: each sends up to four creates together, which fills the client's
+# connections (kube.MAX_CONNECTIONS). In a burst, later runs wait their turn instead of
+# every run's first creates queueing ahead of any run's Job.
+LAUNCH_CONCURRENCY = MAX_CONNECTIONS // 4
 
 
 class ForgeRuns:
@@ -74,6 +78,7 @@ class ForgeRuns:
         # Delayed reconciles of many runs come due together (periodic checks, a restart):
         # bound how many are in flight, so only that many run bodies are held at once.
         self._delayed = asyncio.Semaphore(DELAYED_CONCURRENCY)
+        self._launching = asyncio.Semaphore(LAUNCH_CONCURRENCY)
 
     # ------------------------------------------------------------------ entry points
 
@@ -179,7 +184,8 @@ class ForgeRuns:
             await self._expire(owner, spec, status)
             return
         if not status.get("children"):
-            patch = await self._launch(body, owner, spec, status, generation, now)
+            async with self._launching:
+                patch = await self._launch(body, owner, spec, status, generation, now)
         else:
             patch = await self._observe(body, owner, spec, status, generation, now, audit)
         await self._write(body, status, patch)

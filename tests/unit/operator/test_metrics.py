@@ -12,7 +12,7 @@ from aiohttp import web
 from neam_operator import metrics_http
 from neam_operator.credentials import Credentials
 from neam_operator.dagstatus import ended
-from neam_operator.kube import ApiError, Kube
+from neam_operator.kube import ApiError, Kube, Unreachable, refusal
 from neam_operator.metrics import OperatorMetrics
 from neam_operator.scheduler import Scheduler
 from prometheus_client.parser import text_string_to_metric_families
@@ -212,8 +212,10 @@ async def test_the_client_reports_failed_requests(api: StandIn) -> None:
     assert await kube.get(url + "404") is None
     with pytest.raises(ApiError):
         await kube.merge_patch(url + "500", {})
-    with pytest.raises(aiohttp.ClientError):
-        await api.client(free_port()).get(url + "x")  # nothing listens there
+    with pytest.raises(Unreachable) as unreachable:  # nothing listens there
+        await api.client(free_port()).get(url + "x")
+    assert refusal(unreachable.value) is None  # worth retrying
+    assert unreachable.value.message.startswith(f"no answer from the API server to GET {url}x")
     assert api.errors == [
         ("GET", url + "404", 404),
         ("PATCH", url + "500", 500),
