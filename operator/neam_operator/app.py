@@ -83,6 +83,7 @@ def build_registry(settings: Settings, metrics: OperatorMetrics) -> kopf.Operato
         kube = await Kube.connect(on_error=metrics.api_error)
         memo.kube = kube
         memo.forgeruns = ForgeRuns(kube, operator_settings, metrics)
+        memo.forgeruns.start()
         memo.clawagents = ClawAgents(kube, operator_settings, metrics)
         memo.agentdags = AgentDAGs(kube, operator_settings, metrics)
         metrics.watch_timers(forgerun.KIND, memo.forgeruns.scheduler)
@@ -91,6 +92,9 @@ def build_registry(settings: Settings, metrics: OperatorMetrics) -> kopf.Operato
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+        runs: ForgeRuns | None = getattr(memo, "forgeruns", None)
+        if runs is not None:
+            await runs.close()
         kube: Kube | None = getattr(memo, "kube", None)
         if kube is not None:
             await kube.close()

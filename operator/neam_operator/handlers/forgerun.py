@@ -53,9 +53,10 @@ SELF_ANNOUNCED = (
 )
 DELAYED_CONCURRENCY = 8
 # Launches at once: each sends up to four creates together, which fills the client's
-# connections (kube.MAX_CONNECTIONS). In a burst, later runs wait their turn instead of
-# every run's first creates queueing ahead of any run's Job.
-LAUNCH_CONCURRENCY = MAX_CONNECTIONS // 4
+# connections (kube.MAX_CONNECTIONS). In a burst, later runs wait their turn in a queue
+# of names, instead of every run's first creates queueing ahead of any run's Job and
+# every waiting launch holding its watch event in memory.
+LAUNCHERS = MAX_CONNECTIONS // 4
 
 
 class ForgeRuns:
@@ -78,7 +79,28 @@ class ForgeRuns:
         # Delayed reconciles of many runs come due together (periodic checks, a restart):
         # bound how many are in flight, so only that many run bodies are held at once.
         self._delayed = asyncio.Semaphore(DELAYED_CONCURRENCY)
-        self._launching = asyncio.Semaphore(LAUNCH_CONCURRENCY)
+        # New runs, in the order they were seen, and the tasks that launch them.
+        self._to_launch: asyncio.Queue[Key] = asyncio.Queue()
+        self._queued: set[Key] = set()
+        self._launchers: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        """Start the launchers (in the operator's event loop)."""
+        self._launchers = [asyncio.create_task(self._launcher()) for _ in range(LAUNCHERS)]
+
+    async def close(self) -> None:
+        for task in self._launchers:
+            task.cancel()
+        await asyncio.gather(*self._launchers, return_exceptions=True)
+
+    async def _launcher(self) -> None:
+        while True:
+            key = await self._to_launch.get()
+            self._queued.discard(key)
+            try:
+                await self.reconcile(key)  # reads the run afresh: it may have changed
+            except Exception:  # one run's bug must not stop the launches of the others
+                log.exception("launching %s/%s failed", *key)
 
     # ------------------------------------------------------------------ entry points
 
@@ -90,24 +112,27 @@ class ForgeRuns:
     async def reconcile(
         self, key: Key, seen: dict[str, Any] | None = None, audit: bool = False
     ) -> None:
-        """Converge one run, serialised per run. ``seen`` (the watched object) is used
-        as is only for a run without status, i.e. not yet handled; otherwise the run
-        is read afresh, so a queued stale event never undoes newer status. ``audit``
-        checks that every child of a launched run still exists (it always does on the
-        first reconcile of a run in this process, e.g. after a restart)."""
+        """Converge one run, serialised per run, from a fresh read of it (so a queued
+        stale event never undoes newer status). ``seen``, the watched object, tells a
+        new run (no status yet) apart: it is queued for launch, and launched in its
+        turn. ``audit`` checks that every child of a launched run still exists (it
+        always does on the first reconcile of a run in this process, e.g. after a
+        restart)."""
         if seen is not None and seen["metadata"].get("resourceVersion") in self._written.get(
             key, ()
         ):
             return  # the echo of this process's own write
+        if seen is not None and _unreported(seen) and key not in self._started:
+            if key not in self._queued:  # a new run: launched in its turn
+                self._queued.add(key)
+                self._to_launch.put_nowait(key)
+            return
         lock = self._locks.setdefault(key, asyncio.Lock())
-        await self.metrics.serialised(KIND, lock, lambda: self._handle(key, seen, audit))
+        await self.metrics.serialised(KIND, lock, lambda: self._handle(key, audit))
 
-    async def _handle(self, key: Key, seen: dict[str, Any] | None, audit: bool) -> str:
+    async def _handle(self, key: Key, audit: bool) -> str:
         """One reconcile under the run's lock; returns its result for the metrics."""
-        # Not handled yet: no status but the CRD's default.
-        unreported = seen is not None and seen.get("status") in (None, {}, UNOBSERVED)
-        fresh = unreported and key not in self._started
-        body = seen if fresh else await self.kube.get(path(API_VERSION, KIND, *key))
+        body = await self.kube.get(path(API_VERSION, KIND, *key))
         if body is None:
             self.forget(key)
             return SUCCESS
@@ -184,8 +209,7 @@ class ForgeRuns:
             await self._expire(owner, spec, status)
             return
         if not status.get("children"):
-            async with self._launching:
-                patch = await self._launch(body, owner, spec, status, generation, now)
+            patch = await self._launch(body, owner, spec, status, generation, now)
         else:
             patch = await self._observe(body, owner, spec, status, generation, now, audit)
         await self._write(body, status, patch)
@@ -589,6 +613,11 @@ class ForgeRuns:
 
     async def event(self, body: dict[str, Any], type_: str, reason: str, message: str) -> None:
         await events.record(self.kube, body, type_, reason, message)
+
+
+def _unreported(run: dict[str, Any]) -> bool:
+    """Not handled yet: no status but the CRD's default."""
+    return run.get("status") in (None, {}, UNOBSERVED)
 
 
 def _child(names: b.ForgeRunNames, kind: str) -> str:
