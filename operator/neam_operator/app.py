@@ -30,12 +30,14 @@ def _selector(labels: dict[str, str]) -> str:
 
 def watch_only_children(settings: kopf.OperatorSettings) -> None:
     """Have the API server stream only the operator's own Jobs, forge pods and
-    Deployments to it: the handlers' ``labels=`` filters are applied by kopf after it
-    received every object of the kind in the cluster."""
+    Deployments to it (the handlers' ``labels=`` filters are applied by kopf after it
+    received every object of the kind in the cluster), and only the ConfigMaps it did
+    not make: a source is a user's ConfigMap, never one of the operator's snapshots."""
     selectors = settings.watching.label_selectors
     selectors[("batch", "v1", "jobs")] = _selector(MANAGED_BY)  # forge and DAG node Jobs
     selectors[("", "v1", "pods")] = _selector(CHILD_JOBS)  # forge pods only
     selectors[("apps", "v1", "deployments")] = _selector(CHILD_DEPLOYMENTS)
+    selectors[("", "v1", "configmaps")] = ",".join(f"{k}!={v}" for k, v in MANAGED_BY.items())
 
 
 def _owner(meta: dict[str, Any], kind: str) -> str | None:

@@ -19,6 +19,7 @@ SOURCE = {"source": {"configMapRef": {"name": "src"}}}
 JOBS = kopf.Resource("batch", "v1", "jobs")
 PODS = kopf.Resource("", "v1", "pods")
 DEPLOYMENTS = kopf.Resource("apps", "v1", "deployments")
+CONFIGMAPS = kopf.Resource("", "v1", "configmaps")
 
 
 def forge_job() -> dict[str, Any]:
@@ -44,13 +45,22 @@ def claw_deployment() -> dict[str, Any]:
 
 def selected(resource: kopf.Resource, labels: dict[str, str]) -> bool:
     """Whether ``labels`` match every selector the operator's watch of ``resource``
-    sends (equality terms joined by commas, as set by ``watch_only_children``)."""
+    sends (``k=v`` and ``k!=v`` terms joined by commas, as ``watch_only_children``
+    writes them)."""
     settings = kopf.OperatorSettings()
     watch_only_children(settings)
     selectors = list(settings.watching.label_selectors.collect(resource))
     assert selectors, f"no server-side selector for {resource}"
-    terms = [t.split("=", 1) for s in selectors for t in s.split(",")]
-    return all(labels.get(key) == value for key, value in terms)
+    for term in (t for s in selectors for t in s.split(",")):
+        if "!=" in term:
+            key, value = term.split("!=", 1)
+            if labels.get(key) == value:
+                return False
+        else:
+            key, value = term.split("=", 1)
+            if labels.get(key) != value:
+                return False
+    return True
 
 
 @pytest.mark.parametrize("job", [forge_job, dag_node_job])
@@ -70,3 +80,17 @@ def test_claw_deployments_are_streamed_to_it() -> None:
 def test_someone_elses_jobs_are_not() -> None:
     assert not selected(JOBS, {"app.kubernetes.io/managed-by": "helm", "app": "x"})
     assert not selected(JOBS, {})
+
+
+def test_users_configmaps_are_streamed_to_it_and_its_own_snapshots_are_not() -> None:
+    """Sources are users' ConfigMaps (any labels, a Helm release's included); the
+    program snapshots the operator makes are not sources."""
+    owner = Owner("ForgeRun", "demo", "team-a", "uid-1")
+    spec = ForgeRunSpec.model_validate(SOURCE)
+    objs = forgerun.children(owner, spec, "builder", '{"neamb": 1}', "abc123", SETTINGS)
+    (snapshot,) = (o for o in objs if o["kind"] == "ConfigMap")
+    assert not selected(CONFIGMAPS, snapshot["metadata"]["labels"])
+    claw = clawagent.program_configmap(Owner("ClawAgent", "s", "a", "u"), "{}", "0" * 16)
+    assert not selected(CONFIGMAPS, claw["metadata"]["labels"])
+    assert selected(CONFIGMAPS, {})
+    assert selected(CONFIGMAPS, {"app.kubernetes.io/managed-by": "Helm", "app": "agents"})
