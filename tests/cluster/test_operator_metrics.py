@@ -5,6 +5,7 @@ errors counted."""
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -226,3 +227,51 @@ def test_a_pending_run_is_not_polled(kube: ClusterHandle, ns: str, op: OperatorP
     time.sleep(8)  # polling with backoff would have reconciled it at 1, 2 and 4 s
     assert reconciles(scrape(op)) == reconciles(settled)
     assert run_status(kube, ns, run)["reason"] == "Unschedulable"
+
+
+def forgerun_reads(kube: ClusterHandle) -> float:
+    """GETs of single ForgeRuns the API server has served (all clients, all codes)."""
+    text = kube.kubectl("get", "--raw", "/metrics").stdout
+    lines = "\n".join(ln for ln in text.splitlines() if ln.startswith("apiserver_request_total{"))
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(lines + "\n")
+        for s in family.samples
+        if s.name == "apiserver_request_total"
+        and (s.labels.get("verb"), s.labels.get("resource"), s.labels.get("subresource"))
+        == ("GET", "forgeruns", "")
+    )
+
+
+def all_reconciles(samples: Samples) -> float:
+    return sum(reconciles(samples, r) for r in ("success", "rejected", "error"))
+
+
+def reads_while_launching(kube: ClusterHandle, ns: str, op: OperatorProcess) -> float:
+    """Create a run whose program does not compile (its launch is its one reconcile: no
+    Job, no later events) and count the ForgeRun reads until it is reconciled."""
+    in_flight = "neam_operator_reconciles_in_flight"
+    settled = scraped_until(
+        op, "no reconcile running", lambda s: not sample(s, in_flight, kind="ForgeRun")
+    )
+    before, done = forgerun_reads(kube), all_reconciles(settled)
+    run = new_name("bad")
+    bad = forgerun(ns, run, source={"inline": "forge agent {"})
+    kube.kubectl("create", "-f", "-", input=json.dumps(bad))  # a create reads nothing
+    scraped_until(op, "the launch reconciled", lambda s: all_reconciles(s) > done)
+    reads = forgerun_reads(kube) - before
+    assert run_status(kube, ns, run)["reason"] == "CompileError"
+    return reads
+
+
+def test_a_new_run_is_launched_from_its_watch_event(
+    kube: ClusterHandle, ns: str, op: OperatorProcess
+) -> None:
+    """A free launcher takes the new run's body from the watch event: nothing reads the
+    run before it is launched. The API server counts the reads of every client, so a
+    read by something else in the cluster can spoil an attempt; it may not spoil all
+    three, while reading the run afresh reads it in every one."""
+    deltas = []
+    while len(deltas) < 3 and 0 not in deltas:
+        deltas.append(reads_while_launching(kube, ns, op))
+    assert 0 in deltas, f"reads of ForgeRuns during each launch: {deltas}"

@@ -79,10 +79,13 @@ class ForgeRuns:
         # Delayed reconciles of many runs come due together (periodic checks, a restart):
         # bound how many are in flight, so only that many run bodies are held at once.
         self._delayed = asyncio.Semaphore(DELAYED_CONCURRENCY)
-        # New runs, in the order they were seen, and the tasks that launch them.
-        self._to_launch: asyncio.Queue[Key] = asyncio.Queue()
+        # New runs, in the order they were seen, and the tasks that launch them. An item
+        # carries the watched body when a launcher was free to take it at once, else
+        # None: a run that waited its turn is read afresh.
+        self._to_launch: asyncio.Queue[tuple[Key, dict[str, Any] | None]] = asyncio.Queue()
         self._queued: set[Key] = set()
         self._launchers: list[asyncio.Task[None]] = []
+        self._idle = 0  # launchers waiting for a run
 
     def start(self) -> None:
         """Start the launchers (in the operator's event loop)."""
@@ -95,10 +98,16 @@ class ForgeRuns:
 
     async def _launcher(self) -> None:
         while True:
-            key = await self._to_launch.get()
-            self._queued.discard(key)
+            self._idle += 1
             try:
-                await self.reconcile(key)  # reads the run afresh: it may have changed
+                key, body = await self._to_launch.get()
+            finally:
+                self._idle -= 1
+            self._queued.discard(key)
+            if key in self._locks:  # reconciled since the event, or now: read it afresh
+                body = None
+            try:
+                await self._serialised(key, body=body)
             except Exception:  # one run's bug must not stop the launches of the others
                 log.exception("launching %s/%s failed", *key)
 
@@ -115,7 +124,8 @@ class ForgeRuns:
         """Converge one run, serialised per run, from a fresh read of it (so a queued
         stale event never undoes newer status). ``seen``, the watched object, tells a
         new run (no status yet) apart: it is queued for launch, and launched in its
-        turn. ``audit`` checks that every child of a launched run still exists (it
+        turn, from ``seen`` itself if a launcher takes it at once and nothing else has
+        reconciled the run. ``audit`` checks that every child of a launched run still exists (it
         always does on the first reconcile of a run in this process, e.g. after a
         restart)."""
         if seen is not None and seen["metadata"].get("resourceVersion") in self._written.get(
@@ -125,14 +135,25 @@ class ForgeRuns:
         if seen is not None and _unreported(seen) and key not in self._started:
             if key not in self._queued:  # a new run: launched in its turn
                 self._queued.add(key)
-                self._to_launch.put_nowait(key)
+                # A free launcher takes the event's body as it is (no read on the
+                # launch's critical path); a run that must wait is read when its turn
+                # comes, as it may have changed by then.
+                free = self._idle > self._to_launch.qsize()
+                self._to_launch.put_nowait((key, seen if free else None))
             return
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        await self.metrics.serialised(KIND, lock, lambda: self._handle(key, audit))
+        await self._serialised(key, audit)
 
-    async def _handle(self, key: Key, audit: bool) -> str:
-        """One reconcile under the run's lock; returns its result for the metrics."""
-        body = await self.kube.get(path(API_VERSION, KIND, *key))
+    async def _serialised(
+        self, key: Key, audit: bool = False, body: dict[str, Any] | None = None
+    ) -> None:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        await self.metrics.serialised(KIND, lock, lambda: self._handle(key, audit, body))
+
+    async def _handle(self, key: Key, audit: bool, body: dict[str, Any] | None) -> str:
+        """One reconcile under the run's lock, of ``body`` or else of a fresh read of
+        the run; returns its result for the metrics."""
+        if body is None:
+            body = await self.kube.get(path(API_VERSION, KIND, *key))
         if body is None:
             self.forget(key)
             return SUCCESS
