@@ -7,6 +7,7 @@ restarted operator rebuilds what it needs from the resources themselves.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable
 
 Key = tuple[str, str]  # (namespace, name)
@@ -34,7 +35,12 @@ class Scheduler:
     def at(self, key: Key, delay: float) -> None:
         self.cancel(key, keep_attempts=True)
         loop = asyncio.get_running_loop()
-        self._handles[key] = loop.call_later(max(delay, 0.0), self._fire, key)
+        # A timer keeps the context it was armed in, and a watch handler's context holds
+        # kopf's cause of the event, with the whole body: armed there, every waiting run
+        # would keep an old body of some object in memory until its timer fires.
+        self._handles[key] = loop.call_later(
+            max(delay, 0.0), self._fire, key, context=contextvars.Context()
+        )
 
     def soon(self, key: Key, delay: float) -> None:
         """Like ``at``, unless a reconcile of ``key`` is already due no later than that."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import gc
+import weakref
 
 from neam_operator.scheduler import Scheduler
 
@@ -42,3 +45,30 @@ async def test_backoff_doubles_and_cancel_forgets_the_attempts() -> None:
     assert delays == [1, 2, 4, 8]
     s.cancel(key)
     assert key not in s.attempts and key not in s._handles
+
+
+async def test_a_waiting_timer_keeps_nothing_of_the_context_it_was_armed_in() -> None:
+    """kopf runs a handler in a context that holds the event's cause and body; a timer
+    armed there must not keep that body alive while the run waits."""
+    fired: list[object] = []
+
+    async def action(_: tuple[str, str]) -> None:
+        fired.append(event.get(None))
+
+    class Body(dict):  # a dict that can be weakly referenced, like the cause
+        pass
+
+    event: contextvars.ContextVar[Body] = contextvars.ContextVar("event")
+    s = Scheduler(action)
+
+    def handler() -> weakref.ref[Body]:
+        body = Body(kind="ForgeRun")
+        event.set(body)
+        s.at(("ns", "run"), 0.05)
+        return weakref.ref(body)
+
+    seen = contextvars.copy_context().run(handler)  # the handler's context is then gone
+    gc.collect()
+    assert seen() is None
+    await asyncio.sleep(0.1)
+    assert fired == [None]
