@@ -21,11 +21,11 @@ API errors and timers (its /metrics) and the warnings in its log so far.
 
 Order and fairness: plain Jobs first, then ForgeRuns, each kind in its own namespace
 on the same control plane. The operator runs during both bursts but has no reconcile
-to do during the Jobs' (it receives the plain Jobs' events, since kopf applies the
-handlers' label filters on its side, and drops them), so the baseline does not pay for
-ForgeRun work. The other order would be unfair to the baseline: 10,000 unfinished
-ForgeRuns keep the operator and the API server busy after their burst (polls of
-Pending runs, status writes, Events). The ForgeRuns in turn inherit a larger store:
+to do during the Jobs' (its watches' label selectors keep the plain Jobs and their pods
+from being streamed to it), so the baseline does not pay for ForgeRun work. The other
+order would be unfair to the baseline: 10,000 unfinished ForgeRuns keep the operator
+and the API server busy after their burst (launches still queued, status writes when
+their pods' reasons change, Events). The ForgeRuns in turn inherit a larger store:
 10,000 Jobs and Pending pods more in etcd, the watch caches and the scheduler's queue,
 which can only add work to their burst. NEAM_BENCH_SCALE_CLUSTERS=2 runs each kind on
 its own fresh cluster instead, to measure what that inheritance costs.

@@ -125,9 +125,9 @@ class ForgeRuns:
         stale event never undoes newer status). ``seen``, the watched object, tells a
         new run (no status yet) apart: it is queued for launch, and launched in its
         turn, from ``seen`` itself if a launcher takes it at once and nothing else has
-        reconciled the run. ``audit`` checks that every child of a launched run still exists (it
-        always does on the first reconcile of a run in this process, e.g. after a
-        restart)."""
+        reconciled the run. ``audit`` checks that every child of a launched run still
+        exists (it always does on the first reconcile of a run in this process, e.g.
+        after a restart)."""
         if seen is not None and seen["metadata"].get("resourceVersion") in self._written.get(
             key, ()
         ):
