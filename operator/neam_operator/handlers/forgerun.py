@@ -114,9 +114,12 @@ class ForgeRuns:
     # ------------------------------------------------------------------ entry points
 
     async def resync(self, key: Key) -> None:
-        """A delayed reconcile (retry, TTL, periodic check): also checks every child."""
+        """A delayed reconcile (retry, TTL, periodic check). It also checks that every
+        child of the run exists, unless new runs are waiting for their launch: in a long
+        burst, those checks (five reads each) would compete with the launches, and a
+        missing child of a launched run can wait for the next check."""
         async with self._delayed:
-            await self.reconcile(key, audit=True)
+            await self.reconcile(key, audit=self._to_launch.empty())
 
     async def reconcile(
         self, key: Key, seen: dict[str, Any] | None = None, audit: bool = False
