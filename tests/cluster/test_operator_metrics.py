@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.apiserver_metrics import apiserver, by
 from tests.support.cluster import ClusterHandle
 from tests.support.dag import agentdag, dag_node, finish_node, wait_dag
 from tests.support.operator_harness import (
@@ -231,16 +232,9 @@ def test_a_pending_run_is_not_polled(kube: ClusterHandle, ns: str, op: OperatorP
 
 def forgerun_reads(kube: ClusterHandle) -> float:
     """GETs of single ForgeRuns the API server has served (all clients, all codes)."""
-    text = kube.kubectl("get", "--raw", "/metrics").stdout
-    lines = "\n".join(ln for ln in text.splitlines() if ln.startswith("apiserver_request_total{"))
-    return sum(
-        s.value
-        for family in text_string_to_metric_families(lines + "\n")
-        for s in family.samples
-        if s.name == "apiserver_request_total"
-        and (s.labels.get("verb"), s.labels.get("resource"), s.labels.get("subresource"))
-        == ("GET", "forgeruns", "")
-    )
+    name = "apiserver_request_total"
+    served = by(apiserver(kube, [name]), name, ("verb", "resource", "subresource"))
+    return served.get(("GET", "forgeruns", ""), 0.0)
 
 
 def all_reconciles(samples: Samples) -> float:
