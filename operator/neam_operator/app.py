@@ -6,7 +6,7 @@ from typing import Any
 
 import kopf
 
-from neam_operator import credentials
+from neam_operator import kubeconfig, login
 from neam_operator.builders.common import MANAGED_BY
 from neam_operator.builders.forgerun import RUN_ANNOTATION, RUN_LABEL
 from neam_operator.diffbase import NoDiffBase
@@ -61,16 +61,8 @@ def build_registry(settings: Settings, metrics: OperatorMetrics) -> kopf.Operato
     registry = kopf.OperatorRegistry()
 
     @kopf.on.login(registry=registry)
-    async def login(**_: Any) -> kopf.ConnectionInfo:
-        creds = credentials.load()
-        return kopf.ConnectionInfo(
-            server=creds.server,
-            ca_path=creds.ca_file,
-            insecure=creds.insecure,
-            token=creds.bearer(),
-            certificate_path=creds.cert_file,
-            private_key_path=creds.key_file,
-        )
+    async def connect(**_: Any) -> kopf.ConnectionInfo:
+        return await login.connection_info(kubeconfig.load())
 
     @kopf.on.startup(registry=registry)
     async def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:

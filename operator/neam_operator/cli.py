@@ -13,17 +13,12 @@ import dataclasses
 import logging
 import sys
 
-# kopf probes for the official Kubernetes clients on import and loads them whole
-# (~50 MB RSS) although the operator uses neither: hide them from this process.
-for _client in ("kubernetes", "kubernetes_asyncio"):
-    sys.modules.setdefault(_client, None)  # type: ignore[arg-type]
+import kopf
 
-import kopf  # noqa: E402
-
-from neam_operator import metrics_http  # noqa: E402
-from neam_operator.app import build_registry  # noqa: E402
-from neam_operator.metrics import OperatorMetrics  # noqa: E402
-from neam_operator.settings import Settings  # noqa: E402
+from neam_operator import metrics_http
+from neam_operator.app import build_registry
+from neam_operator.metrics import OperatorMetrics
+from neam_operator.settings import Settings
 
 
 def parse_args(argv: list[str], settings: Settings) -> argparse.Namespace:

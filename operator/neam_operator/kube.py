@@ -1,26 +1,32 @@
-"""A small async Kubernetes REST client (aiohttp, as kopf uses) for the operator's own calls.
+"""The operator's own API calls: a thin adapter over lightkube's ``AsyncClient``.
 
-Credentials come from ``neam_operator.credentials`` (``KUBECONFIG`` or in-cluster); all
-calls are coroutines, so the operator never blocks its event loop.
+Objects are plain dicts (lightkube generic resources) addressed by their API path
+(:func:`path`), so the handlers never see the client library. Credentials come from
+``neam_operator.kubeconfig``; all calls are coroutines, so the operator never blocks its
+event loop.
 """
 
 from __future__ import annotations
 
-import json
-import ssl
+import asyncio
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
+import httpx2
+from lightkube import ApiError as LightkubeError
+from lightkube import AsyncClient
+from lightkube.generic_resource import GenericNamespacedResource, create_namespaced_resource
+from lightkube.types import CascadeType, PatchType
 
-from neam_operator.credentials import Credentials, load
+from neam_operator import kubeconfig
 
-MERGE = "application/merge-patch+json"
-APPLY = "application/apply-patch+yaml"  # server-side apply (JSON is YAML)
 FIELD_MANAGER = "neam-operator"
 MAX_CONNECTIONS = 32  # requests in flight to the API server at once
-# Ask for metadata only: existence checks need neither the spec nor a ConfigMap's data.
-METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
+# Bound each exchange (connect, send, answer), not the wait for one of the connections:
+# in a burst, requests queue for a connection far longer than any of them takes.
+TIMEOUT = httpx2.Timeout(60.0, connect=10.0, pool=None)
 
 # API paths of the kinds the operator touches, by (apiVersion, kind).
 PLURALS = {
@@ -39,13 +45,18 @@ PLURALS = {
     ("neam.dev/v1alpha1", "ClawAgent"): "clawagents",
     ("neam.dev/v1alpha1", "AgentDAG"): "agentdags",
 }
+KINDS = {(api_version, plural): kind for (api_version, kind), plural in PLURALS.items()}
+_PATH = re.compile(
+    r"^/(?:api/(?P<core>v1)|apis/(?P<group_version>[^/]+/[^/]+))/namespaces/(?P<namespace>[^/]+)"
+    r"/(?P<plural>[^/]+)(?:/(?P<name>[^/]+)(?P<status>/status)?)?$"
+)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"HTTP {status}: {body[:300]}")
+    def __init__(self, status: int, message: str) -> None:
         self.status = status
-        self.message = _status_message(body)
+        self.message = " ".join(message.split())[:500]
+        super().__init__(f"HTTP {status}: {self.message[:300]}")
 
 
 class Unreachable(ApiError):
@@ -63,28 +74,17 @@ class NotOwned(ApiError):
 
     def __init__(self, obj: dict[str, Any], owner_kind: str) -> None:
         meta = obj["metadata"]
-        super().__init__(409, "")
-        self.existing = obj
-        self.message = (
+        super().__init__(
+            409,
             f"{obj['kind']} {meta['name']} already exists and is not controlled by this "
-            f"{owner_kind}; delete it or choose another name"
+            f"{owner_kind}; delete it or choose another name",
         )
+        self.existing = obj
 
 
 def _controlled_by(obj: dict[str, Any], uid: str) -> bool:
     refs = obj["metadata"].get("ownerReferences") or []
     return any(r.get("uid") == uid and r.get("controller") for r in refs)
-
-
-def _status_message(body: str) -> str:
-    """The API server's one-line reason (a Status' ``message`` names the object and the
-    field), or the start of the body when it is not a Status."""
-    try:
-        message = json.loads(body).get("message")
-    except (ValueError, AttributeError):
-        message = None
-    text = message if isinstance(message, str) and message else body
-    return " ".join(text.split())[:500]
 
 
 def refusal(e: ApiError) -> tuple[str, str] | None:
@@ -103,6 +103,53 @@ def path(api_version: str, kind: str, namespace: str, name: str | None = None) -
     return f"{out}/{name}" if name else out
 
 
+def _generic(api_version: str, kind: str, plural: str) -> type[GenericNamespacedResource]:
+    group, _, version = api_version.rpartition("/")
+    return create_namespaced_resource(group, version, kind, plural)
+
+
+# lightkube's generic (dict) resource classes, made once: lightkube refuses to make a
+# second class for a core kind.
+RESOURCES = {key: _generic(*key, plural) for key, plural in PLURALS.items()}
+
+
+def resource(api_version: str, kind: str) -> type[GenericNamespacedResource]:
+    """The generic resource class of one of :data:`PLURALS`."""
+    return RESOURCES[(api_version, kind)]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an API path of :func:`path` (plus ``/status``) addresses."""
+
+    res: type[GenericNamespacedResource]
+    namespace: str
+    name: str | None
+    status: bool
+
+    @classmethod
+    def of(cls, url: str) -> Target:
+        m = _PATH.match(url)
+        if m is None:
+            raise ValueError(f"not an API path of a namespaced object: {url}")
+        api_version = m["core"] or m["group_version"]
+        res = resource(api_version, KINDS[(api_version, m["plural"])])
+        return cls(res, m["namespace"], m["name"], bool(m["status"]))
+
+    def named(self) -> str:
+        if self.name is None:
+            raise ValueError("a single object's path is needed, not a collection's")
+        return self.name
+
+
+def _equality_selector(selector: str) -> dict[str, str]:
+    """``a=b,c=d`` as lightkube's ``labels`` (the operator selects by equality only)."""
+    pairs = [term.split("=", 1) for term in selector.split(",") if term]
+    if any(len(p) != 2 or p[0].endswith("!") for p in pairs):
+        raise ValueError(f"only equality label selectors are supported: {selector}")
+    return dict(pairs)
+
+
 # Told of every failed request: (method, url, HTTP status or None when there was no answer).
 OnError = Callable[[str, str, int | None], None]
 
@@ -112,95 +159,100 @@ def _ignore(method: str, url: str, status: int | None) -> None:
 
 
 class Kube:
-    """JSON over HTTP to the API server; every method is a coroutine."""
+    """The operator's API client; every method is a coroutine and returns plain dicts."""
 
-    def __init__(
-        self, session: aiohttp.ClientSession, creds: Credentials, on_error: OnError = _ignore
-    ) -> None:
-        self._session = session
-        self._creds = creds
-        self._host = creds.server.rstrip("/")
-        self._tls: ssl.SSLContext | bool = creds.ssl_context()
+    def __init__(self, client: AsyncClient, on_error: OnError = _ignore) -> None:
+        self._client = client
+        self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
         self._on_error = on_error
 
     @classmethod
-    async def connect(cls, kubeconfig: str | None = None, on_error: OnError = _ignore) -> Kube:
-        """Connect with ``kubeconfig``, ``$KUBECONFIG``, or the in-cluster account."""
-        # Bound each exchange, not the wait for one of the pooled connections: in a
-        # burst, requests queue for a connection far longer than any of them takes.
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60)
-        session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS), timeout=timeout
-        )
-        return cls(session, load(kubeconfig), on_error)
+    async def connect(cls, config: str | None = None, on_error: OnError = _ignore) -> Kube:
+        """Connect with the kubeconfig file ``config``, ``$KUBECONFIG``, or the in-cluster
+        account (see :func:`neam_operator.kubeconfig.load`)."""
+        client = AsyncClient(kubeconfig.load(config), timeout=TIMEOUT)
+        return cls(client, on_error)
 
     async def close(self) -> None:
-        await self._session.close()
+        await self._client.close()
+
+    async def _call(self, method: str, url: str, operation: Any) -> Any:
+        """Await one lightkube call for ``method`` on ``url``; its HTTP errors become
+        :class:`ApiError`, and every failure is told to ``on_error``."""
+        async with self._slots:
+            try:
+                return await operation
+            except LightkubeError as e:
+                status = e.status.code or e.response.status_code
+                self._on_error(method, url, status)
+                raise ApiError(status, e.status.message or "") from e
+            except httpx2.HTTPStatusError as e:  # an error that is not a Status
+                self._on_error(method, url, e.response.status_code)
+                raise ApiError(e.response.status_code, e.response.text) from e
+            except (httpx2.TransportError, TimeoutError) as e:
+                self._on_error(method, url, None)
+                raise Unreachable(method, url, e) from e
 
     async def request(
         self,
         method: str,
         url: str,
         body: Any = None,
-        content_type: str = "application/json",
         params: dict[str, str] | None = None,
-        accept: str = "application/json",
     ) -> dict[str, Any]:
-        headers = {"Accept": accept}
-        token = self._creds.bearer()
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        data = None
-        if body is not None:
-            headers["Content-Type"] = content_type
-            data = json.dumps(body)
-        try:
-            async with self._session.request(
-                method, self._host + url, data=data, headers=headers, params=params, ssl=self._tls
-            ) as resp:
-                status, text = resp.status, await resp.text()
-        except (aiohttp.ClientError, TimeoutError) as e:
-            self._on_error(method, url, None)
-            raise Unreachable(method, url, e) from e
-        if status >= 400:
-            self._on_error(method, url, status)
-            raise ApiError(status, text)
-        return json.loads(text) if text else {}
+        """``GET`` an object, or a collection (``{"items": [...]}``, ``params`` may hold an
+        equality ``labelSelector``), or ``POST`` ``body`` to a collection."""
+        target = Target.of(url)
+        if method == "POST":
+            return await self._post(body)
+        if method != "GET":
+            raise ValueError(f"request supports GET and POST, not {method}")
+        if target.name is not None:
+            return dict(await self._call(method, url, self._get(target)))
+        selector = (params or {}).get("labelSelector", "")
+        labels = _equality_selector(selector) if selector else None
+        return {"items": await self._call(method, url, self._list(target, labels))}
 
-    async def get(self, url: str, **params: str) -> dict[str, Any] | None:
-        """GET ``url``; None when it does not exist."""
+    async def _list(self, target: Target, labels: dict[str, str] | None) -> list[dict[str, Any]]:
+        found = self._client.list(target.res, namespace=target.namespace, labels=labels)
+        return [dict(item) async for item in found]
+
+    async def _get(self, target: Target) -> Any:
+        return await self._client.get(target.res, target.named(), namespace=target.namespace)
+
+    async def get(self, url: str) -> dict[str, Any] | None:
+        """The object at ``url``; None when it does not exist."""
         try:
-            return await self.request("GET", url, params=params or None)
+            return dict(await self._call("GET", url, self._get(Target.of(url))))
         except ApiError as e:
             if e.status == 404:
                 return None
             raise
 
     async def metadata(self, url: str) -> dict[str, Any] | None:
-        """The metadata of the object at ``url`` (PartialObjectMetadata, needs only the
-        ``get`` verb); None when it does not exist."""
-        try:
-            body = await self.request("GET", url, accept=METADATA_ONLY)
-        except ApiError as e:
-            if e.status == 404:
-                return None
-            raise
-        return body.get("metadata") or {}
+        """The metadata of the object at ``url``; None when it does not exist."""
+        body = await self.get(url)
+        return None if body is None else body.get("metadata") or {}
+
+    async def _post(self, obj: dict[str, Any]) -> dict[str, Any]:
+        url = path(obj["apiVersion"], obj["kind"], obj["metadata"]["namespace"])
+        instance = resource(obj["apiVersion"], obj["kind"])(obj)
+        return dict(await self._call("POST", url, self._client.create(instance)))
 
     async def create(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Create ``obj``, or return the existing object of that name (409) when the
         same controller owns it (a launch that was interrupted); an object of that name
         that ``obj``'s controller does not own raises :class:`NotOwned`."""
         meta = obj["metadata"]
-        url = path(obj["apiVersion"], obj["kind"], meta["namespace"])
         try:
-            return await self.request("POST", url, obj)
+            return await self._post(obj)
         except ApiError as e:
             if e.status != 409:
                 raise
-        existing = await self.get(f"{url}/{meta['name']}")
+        url = path(obj["apiVersion"], obj["kind"], meta["namespace"], meta["name"])
+        existing = await self.get(url)
         if existing is None:  # deleted between the 409 and the GET: try once more
-            return await self.request("POST", url, obj)
+            return await self._post(obj)
         controller = next(
             (r for r in meta.get("ownerReferences") or [] if r.get("controller")), None
         )
@@ -211,9 +263,8 @@ class Kube:
     async def ensure(self, obj: dict[str, Any]) -> bool:
         """Create ``obj`` unless an object of that name exists; True when it created it.
         For children that never change once created (content-named, or a claim)."""
-        meta = obj["metadata"]
         try:
-            await self.request("POST", path(obj["apiVersion"], obj["kind"], meta["namespace"]), obj)
+            await self._post(obj)
         except ApiError as e:
             if e.status != 409:
                 raise
@@ -225,17 +276,27 @@ class Kube:
         a no-op when nothing changed). Conflicts with other managers are overridden."""
         meta = obj["metadata"]
         url = path(obj["apiVersion"], obj["kind"], meta["namespace"], meta["name"])
-        params = {"fieldManager": FIELD_MANAGER, "force": "true"}
-        return await self.request("PATCH", url, obj, APPLY, params=params)
+        instance = resource(obj["apiVersion"], obj["kind"])(obj)
+        applied = self._client.apply(instance, field_manager=FIELD_MANAGER, force=True)
+        return dict(await self._call("PATCH", url, applied))
 
     async def merge_patch(self, url: str, patch: dict[str, Any]) -> dict[str, Any]:
-        return await self.request("PATCH", url, patch, MERGE)
+        """A JSON merge patch of the object at ``url`` (or of its ``/status``)."""
+        target = Target.of(url)
+        res = target.res.Status if target.status else target.res
+        patched = self._client.patch(
+            res, target.named(), patch, namespace=target.namespace, patch_type=PatchType.MERGE
+        )
+        return dict(await self._call("PATCH", url, patched))
 
     async def delete(self, url: str) -> bool:
         """Delete with background propagation; False when it was already gone."""
+        target = Target.of(url)
+        deleted = self._client.delete(
+            target.res, target.named(), namespace=target.namespace, cascade=CascadeType.BACKGROUND
+        )
         try:
-            body = {"propagationPolicy": "Background"}
-            await self.request("DELETE", url, body)
+            await self._call("DELETE", url, deleted)
         except ApiError as e:
             if e.status == 404:
                 return False

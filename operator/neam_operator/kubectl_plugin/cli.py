@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         api = Api.connect(getattr(args, "kubeconfig", None), getattr(args, "context", None))
         try:
-            namespace = getattr(args, "namespace", None) or api.creds.namespace or "default"
+            namespace = getattr(args, "namespace", None) or api.namespace or "default"
             return int(COMMANDS[args.command](Session(api, namespace), args))
         finally:
             api.close()

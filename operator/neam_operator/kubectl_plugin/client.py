@@ -1,19 +1,24 @@
-"""A small synchronous Kubernetes API client for the plugin: httpx over the operator's own
-credential reader (``neam_operator.credentials``), so the plugin accepts exactly the
-kubeconfigs the operator accepts and needs no Kubernetes client library."""
+"""The plugin's synchronous API client: paths and JSON over lightkube's authenticated HTTP
+client (TLS, tokens, client certificates, ``exec`` credential plugins), configured by
+``neam_operator.kubeconfig`` as the operator's, so both accept the same kubeconfigs.
+
+The plugin addresses objects by API path rather than through lightkube's typed calls: it
+passes label selectors as users type them (``-l 'tier in (a,b)'``), follows logs and
+watches with bookmarks and a server-side timeout."""
 
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx
+import msgspec
 import yaml
+from lightkube import ConfigError, SingleConfig
+from lightkube.config.client_adapter import Client, ConnectionParams
 
-from neam_operator.credentials import Credentials, CredentialsError, load
+from neam_operator import kubeconfig
 from neam_operator.kubectl_plugin.errors import Exit, PluginError
 
 MERGE = "application/merge-patch+json"
@@ -52,34 +57,32 @@ def _status(code: int, body: str) -> tuple[str, str]:
 class Api:
     """JSON over HTTPS to one API server; errors become ``ApiError`` or ``PluginError``."""
 
-    def __init__(self, creds: Credentials, verify: Any) -> None:
-        self.creds = creds
-        self.server = creds.server.rstrip("/")
-        self._http = httpx.Client(base_url=self.server, verify=verify, timeout=TIMEOUT)
+    def __init__(self, config: SingleConfig) -> None:
+        self.config = config
+        self.server = config.cluster.server.rstrip("/")
+        self._http = Client(config, ConnectionParams(timeout=TIMEOUT))
 
     @classmethod
-    def connect(cls, kubeconfig: str | None, context: str | None) -> Api:
+    def connect(cls, config: str | None, context: str | None) -> Api:
         """Credentials as the operator reads them (``--kubeconfig``, ``$KUBECONFIG``,
-        in-cluster, ``~/.kube/config``). Embedded keys live in a temporary directory only
-        until the TLS context has loaded them."""
+        in-cluster, ``~/.kube/config``)."""
         try:
-            with tempfile.TemporaryDirectory(prefix="kubectl-neam-") as workdir:
-                creds = load(kubeconfig, context, Path(workdir))
-                verify = creds.ssl_context()
-        except (CredentialsError, OSError, yaml.YAMLError, KeyError, TypeError) as e:
+            return cls(kubeconfig.load(config, context))
+        except (ConfigError, OSError, yaml.YAMLError, msgspec.ValidationError, KeyError) as e:
             detail = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
             where = f" {e.filename}" if isinstance(e, OSError) and e.filename else ""
             raise PluginError(f"cannot load credentials{where}: {detail}", Exit.NO_ACCESS) from e
-        return cls(creds, verify)
+
+    @property
+    def namespace(self) -> str | None:
+        """The context's namespace, if it names one."""
+        return kubeconfig.namespace(self.config)
 
     def close(self) -> None:
         self._http.close()
 
     def _headers(self, content_type: str | None = None) -> dict[str, str]:
         headers = {"Accept": "application/json"}
-        token = self.creds.bearer()
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
         if content_type:
             headers["Content-Type"] = content_type
         return headers

@@ -6,11 +6,11 @@ import asyncio
 import urllib.request
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 from aiohttp import web
+from lightkube import AsyncClient, KubeConfig
+from lightkube.config.models import Cluster, User
 from neam_operator import metrics_http
-from neam_operator.credentials import Credentials
 from neam_operator.dagstatus import ended
 from neam_operator.kube import ApiError, Kube, Unreachable, refusal
 from neam_operator.metrics import OperatorMetrics
@@ -178,11 +178,8 @@ class StandIn:
 
     def client(self, port: int | None = None) -> Kube:
         server = f"http://127.0.0.1:{port or self.port}"
-        kube = Kube(
-            aiohttp.ClientSession(),
-            Credentials(server=server, insecure=True),
-            lambda *error: self.errors.append(error),
-        )
+        config = KubeConfig.from_one(cluster=Cluster(server=server), user=User())
+        kube = Kube(AsyncClient(config), lambda *error: self.errors.append(error))
         self.clients.append(kube)
         return kube
 
