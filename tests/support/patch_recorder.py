@@ -1,5 +1,6 @@
 """A stand-in API server on 127.0.0.1 that records merge patches (the in-pod reporters'
-requests) and answers them with a status the test sets."""
+requests) and answers them with a status the test sets: the patch itself on success, a
+``Status`` otherwise, as JSON like the API server's."""
 
 from __future__ import annotations
 
@@ -34,8 +35,15 @@ def patch_recorder() -> Iterator[PatchRecorder]:
                     "body": json.loads(body),
                 }
             )
+            ok = recorder.status < 400
+            status = {"kind": "Status", "apiVersion": "v1", "status": "Failure"}
+            answer = json.loads(body) if ok else {**status, "code": recorder.status}
+            data = json.dumps(answer).encode()
             self.send_response(recorder.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
             self.end_headers()
+            self.wfile.write(data)
 
         def log_message(self, *args: object) -> None:
             pass

@@ -25,7 +25,7 @@ from neam.lang.neamb import NeambError
 from neam.orchestration.dag import Node, node_task, result_text
 from neam.orchestration.spawn import spawn_with_cost
 from neam.providers import ProviderError
-from neam.report import api_from_env, cost_string
+from neam.report import ObjectRef, api_from_env, cost_string
 
 RESULT_LIMIT = 64 * 1024
 PREVIEW = 256
@@ -78,8 +78,8 @@ def _write_result(env: Mapping[str, str], data: dict[str, str]) -> str | None:
     if api is None:
         return "no API server to store the result in"
     try:
-        path = f"/api/v1/namespaces/{namespace}/configmaps/{name}"
-        if not api.patch(path, {"data": data}, "storing the node's result"):
+        ref = ObjectRef("", "v1", "ConfigMap", "configmaps", namespace, name)
+        if not api.patch(ref, {"data": data}, "storing the node's result"):
             return f"storing the result in ConfigMap {target} failed"
     finally:
         api.close()

@@ -2,26 +2,33 @@
 
 The operator sets ``NEAM_REPORT_RESOURCE`` to the resource's API path below ``/apis/``
 (``neam.dev/v1alpha1/namespaces/<ns>/forgeruns/<name>``) and runs the pod under a
-service account allowed to patch only that resource's status. Reporting is best
-effort: a failed patch is logged (never the token) and never stops the run. The final
+service account allowed to patch only that resource's status. The API calls go through
+lightkube (in-cluster configuration: the mounted token, re-read when it rotates, and CA).
+Reporting is best effort: a failed patch is logged (never the token) and never stops the
+run. The final
 result also goes to the termination message (``write_termination_message``), which
 the operator reads when the Job ends.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import re
-import ssl
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
+import httpx2
+from lightkube import Client, KubeConfig
+from lightkube.config.models import Cluster, User
+from lightkube.generic_resource import GenericNamespacedResource, create_namespaced_resource
+from lightkube.types import PatchType
 
 log = logging.getLogger("neam.report")
 
@@ -31,6 +38,8 @@ RESOURCE = re.compile(
     r"(?P<plural>[a-z0-9]+)/(?P<name>[a-z0-9.-]+)$"
 )
 MESSAGE_LIMIT = 1024
+# The kinds whose pods report (lightkube's generic resources need the kind of a plural).
+KINDS = {"forgeruns": "ForgeRun", "agentdags": "AgentDAG", "clawagents": "ClawAgent"}
 
 
 class Progress(Protocol):
@@ -70,32 +79,45 @@ def progress_patch(p: Progress) -> dict[str, Any]:
     return {"status": {"progress": progress}}
 
 
+@dataclass(frozen=True)
+class ObjectRef:
+    """One namespaced object of the API."""
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespace: str
+    name: str
+
+    def resource(self) -> type[GenericNamespacedResource]:
+        return _generic(self.group, self.version, self.kind, self.plural)
+
+
+@functools.cache  # lightkube refuses to make a second class for a core kind
+def _generic(group: str, version: str, kind: str, plural: str) -> type[GenericNamespacedResource]:
+    return create_namespaced_resource(group, version, kind, plural)
+
+
 class ApiPatcher:
     """Merge-patches objects of the API server with the pod's service-account token.
     Failures are logged (never the token) and reported as False, never raised."""
 
-    def __init__(self, server: str, token_file: Path, ca_file: Path | None) -> None:
-        self.server = server.rstrip("/")
-        self._token_file = token_file
-        verify = ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
-        self._client = httpx.Client(verify=verify, timeout=5.0)
+    def __init__(self, config: KubeConfig) -> None:
+        self._client = Client(config, timeout=httpx2.Timeout(5.0))
 
-    def patch(self, path: str, body: dict[str, Any], what: str) -> bool:
+    def patch(self, ref: ObjectRef, body: dict[str, Any], what: str, status: bool = False) -> bool:
+        """Merge-patch the object (its ``status`` subresource with ``status``)."""
+        res = ref.resource().Status if status else ref.resource()
         try:
-            token = self._token_file.read_text().strip()
-            resp = self._client.patch(
-                self.server + path,
-                content=json.dumps(body),
-                headers={
-                    "Authorization": f"Bearer {token}",
-                    "Content-Type": "application/merge-patch+json",
-                },
+            self._client.patch(
+                res, ref.name, body, namespace=ref.namespace, patch_type=PatchType.MERGE
             )
+        except httpx2.HTTPStatusError as e:  # lightkube's ApiError included
+            log.warning("%s rejected: HTTP %s", what, e.response.status_code)
+            return False
         except Exception as e:  # reporting must never end the run
             log.warning("%s failed: %s", what, type(e).__name__)
-            return False
-        if resp.status_code >= 400:
-            log.warning("%s rejected: HTTP %s", what, resp.status_code)
             return False
         return True
 
@@ -106,12 +128,12 @@ class ApiPatcher:
 class StatusReporter:
     """Patches ``status.progress`` of one resource with the pod's service-account token."""
 
-    def __init__(self, api: ApiPatcher, resource: str) -> None:
+    def __init__(self, api: ApiPatcher, ref: ObjectRef) -> None:
         self._api = api
-        self.path = f"/apis/{resource}/status"
+        self.ref = ref
 
     def __call__(self, progress: Progress) -> None:
-        self._api.patch(self.path, progress_patch(progress), "status report")
+        self._api.patch(self.ref, progress_patch(progress), "status report", status=True)
 
     def close(self) -> None:
         self._api.close()
@@ -128,10 +150,14 @@ def api_from_env(env: Mapping[str, str], purpose: str) -> ApiPatcher | None:
             log.warning("no API server address; %s is not reported", purpose)
             return None
         server = f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
-    token = Path(env.get("NEAM_REPORT_TOKEN_FILE") or SA_DIR / "token")
-    ca_env = env.get("NEAM_REPORT_CA_FILE")
-    ca = Path(ca_env) if ca_env else (SA_DIR / "ca.crt" if (SA_DIR / "ca.crt").exists() else None)
-    return ApiPatcher(server, token, ca)
+    token = env.get("NEAM_REPORT_TOKEN_FILE") or str(SA_DIR / "token")
+    ca = env.get("NEAM_REPORT_CA_FILE") or (
+        str(SA_DIR / "ca.crt") if (SA_DIR / "ca.crt").exists() else None
+    )
+    config = KubeConfig.from_one(
+        cluster=Cluster(server=server, certificate_auth=ca), user=User(token_file=token)
+    )
+    return ApiPatcher(config)
 
 
 def reporter_from_env(
@@ -143,11 +169,15 @@ def reporter_from_env(
     resource = e.get("NEAM_REPORT_RESOURCE", "").strip()
     if not resource:
         return None
-    if not RESOURCE.match(resource):
+    m = RESOURCE.match(resource)
+    if m is None or m["plural"] not in KINDS:
         log.warning("NEAM_REPORT_RESOURCE is malformed; progress is not reported")
         return None
+    ref = ObjectRef(
+        m["group"], m["version"], KINDS[m["plural"]], m["plural"], m["namespace"], m["name"]
+    )
     api = api_from_env(e, "progress")
-    return StatusReporter(api, resource) if api is not None else None
+    return StatusReporter(api, ref) if api is not None else None
 
 
 def write_termination_message(
