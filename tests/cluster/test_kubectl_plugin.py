@@ -673,12 +673,12 @@ def test_no_cluster_access_is_exit_4(kube: ClusterHandle, ns: str, tmp_path: Pat
     assert missing.returncode == 4
     assert (
         missing.stderr
-        == f"error: cannot load credentials {tmp_path / 'absent'}: No such file or directory\n"
+        == f"error: cannot load credentials: Configuration file {tmp_path / 'absent'} not found\n"
     )
     wrong_context = neam(kube, "list", "--context", "nope")
     assert (wrong_context.returncode, wrong_context.stderr) == (
         4,
-        "error: cannot load credentials: kubeconfig has no context named 'nope'\n",
+        "error: cannot load credentials: Context 'nope' not found\n",
     )
     closed = yaml.safe_load(kube.kubeconfig.read_text())
     closed["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:1"
