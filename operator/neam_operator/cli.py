@@ -65,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if not args.verbose:  # one line per handled event is noise at 1,000s of runs
+    if not args.verbose:  # one line per handled event or API request is noise at 1,000s of runs
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+        logging.getLogger("httpx2").setLevel(logging.WARNING)
     asyncio.run(run(settings))
     return 0
 

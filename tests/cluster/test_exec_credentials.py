@@ -124,6 +124,7 @@ def test_the_operator_reconciles_with_an_exec_plugin(
         # other credential (lightkube runs it once per request sent before it has a token).
         assert calls.read_text().count("call") >= 2
         assert "cannot" not in op.log_text(), op.log_text()
+        assert "HTTP Request" not in op.log_text()  # no log line per API request
     finally:
         op.stop()
 
