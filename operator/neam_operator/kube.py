@@ -2,8 +2,9 @@
 
 Objects are plain dicts (lightkube generic resources) addressed by their API path
 (:func:`path`), so the handlers never see the client library. Credentials come from
-``neam_operator.kubeconfig``; all calls are coroutines, so the operator never blocks its
-event loop.
+``neam_operator.kubeconfig``; lightkube's requests travel over aiohttp
+(:mod:`neam_operator.transport`). All calls are coroutines, so the operator never blocks
+its event loop.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from typing import Any
 import httpx2
 from lightkube import ApiError as LightkubeError
 from lightkube import AsyncClient
+from lightkube.config.client_adapter import verify_cluster
 from lightkube.generic_resource import GenericNamespacedResource, create_namespaced_resource
 from lightkube.types import CascadeType, PatchType
 
 from neam_operator import kubeconfig
+from neam_operator.transport import AiohttpTransport
 
 FIELD_MANAGER = "neam-operator"
 MAX_CONNECTIONS = 32  # requests in flight to the API server at once
@@ -170,8 +173,10 @@ class Kube:
     async def connect(cls, config: str | None = None, on_error: OnError = _ignore) -> Kube:
         """Connect with the kubeconfig file ``config``, ``$KUBECONFIG``, or the in-cluster
         account (see :func:`neam_operator.kubeconfig.load`)."""
-        client = AsyncClient(kubeconfig.load(config), timeout=TIMEOUT)
-        return cls(client, on_error)
+        single = kubeconfig.load(config)
+        verify = verify_cluster(single.cluster, single.user, single.abs_file)
+        transport = AiohttpTransport(verify, MAX_CONNECTIONS)
+        return cls(AsyncClient(single, timeout=TIMEOUT, transport=transport), on_error)
 
     async def close(self) -> None:
         await self._client.close()

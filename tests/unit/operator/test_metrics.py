@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import urllib.request
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiohttp import web
-from lightkube import AsyncClient, KubeConfig
-from lightkube.config.models import Cluster, User
 from neam_operator import metrics_http
 from neam_operator.dagstatus import ended
 from neam_operator.kube import ApiError, Kube, Unreachable, refusal
@@ -17,6 +16,7 @@ from neam_operator.metrics import OperatorMetrics
 from neam_operator.scheduler import Scheduler
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.kubeconfigs import token_kubeconfig
 from tests.support.operator_harness import free_port
 
 
@@ -171,21 +171,23 @@ class StandIn:
     """A stand-in API server on 127.0.0.1 answering with the status named by the
     path's last segment, and the errors its clients reported."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, configs: Path) -> None:
         self.port = port
+        self.configs = configs
         self.errors: list[tuple[str, str, int | None]] = []
         self.clients: list[Kube] = []
 
-    def client(self, port: int | None = None) -> Kube:
+    async def client(self, port: int | None = None) -> Kube:
+        """A client as the operator makes it, of a kubeconfig for this server."""
         server = f"http://127.0.0.1:{port or self.port}"
-        config = KubeConfig.from_one(cluster=Cluster(server=server), user=User())
-        kube = Kube(AsyncClient(config), lambda *error: self.errors.append(error))
+        config = token_kubeconfig(self.configs / f"{len(self.clients)}.kubeconfig", server)
+        kube = await Kube.connect(str(config), lambda *error: self.errors.append(error))
         self.clients.append(kube)
         return kube
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[StandIn]:
+async def api(tmp_path: Path) -> AsyncIterator[StandIn]:
     async def answer(request: web.Request) -> web.Response:
         status = int(request.match_info["status"])
         return web.json_response({"kind": "Status", "message": "no"}, status=status)
@@ -194,7 +196,7 @@ async def api() -> AsyncIterator[StandIn]:
     app.router.add_route("*", "/api/v1/namespaces/ns/configmaps/{status}", answer)
     runner = web.AppRunner(app)
     await runner.setup()
-    stand_in = StandIn(free_port())
+    stand_in = StandIn(free_port(), tmp_path)
     await web.TCPSite(runner, "127.0.0.1", stand_in.port).start()
     yield stand_in
     for kube in stand_in.clients:
@@ -203,14 +205,14 @@ async def api() -> AsyncIterator[StandIn]:
 
 
 async def test_the_client_reports_failed_requests(api: StandIn) -> None:
-    kube = api.client()
+    kube = await api.client()
     url = "/api/v1/namespaces/ns/configmaps/"
     assert await kube.get(url + "200") == {"kind": "Status", "message": "no"}
     assert await kube.get(url + "404") is None
     with pytest.raises(ApiError):
         await kube.merge_patch(url + "500", {})
     with pytest.raises(Unreachable) as unreachable:  # nothing listens there
-        await api.client(free_port()).get(url + "x")
+        await (await api.client(free_port())).get(url + "x")
     assert refusal(unreachable.value) is None  # worth retrying
     assert unreachable.value.message.startswith(f"no answer from the API server to GET {url}x")
     assert api.errors == [
