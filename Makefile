@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Cluster binaries and state live outside the repository.
 export NEAM_CACHE_DIR ?= $(HOME)/.cache/neam-operator
 
-.PHONY: help install demo test test-deps test-unit test-cluster test-e2e mutate lint fmt bench crds \
+.PHONY: help install runtime-venv demo test test-deps test-unit test-cluster test-e2e mutate lint fmt bench crds \
         argocd-health cluster-binaries flux-binaries argo-binaries cluster-up cluster-down \
         cluster-env image \
         e2e-deps e2e-up e2e-down e2e-env clean
@@ -24,6 +24,20 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed ## create .venv and install the project with dev tools
+
+# The image's Python packages (see the Dockerfile): the runtime dependencies and the
+# project, no dev extra. The dev extra holds the official `kubernetes` client (tests and
+# benchmarks use it), which kopf imports whenever it is installed: the benchmarks run the
+# operator here (NEAM_OPERATOR_PYTHON), so its memory is the image's.
+RUNTIME_VENV := .venv-runtime
+$(RUNTIME_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(RUNTIME_VENV)
+	$(PYTHON) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"], sep="\n")' >$(RUNTIME_VENV)/requirements.txt
+	$(RUNTIME_VENV)/bin/pip install -q -r $(RUNTIME_VENV)/requirements.txt
+	$(RUNTIME_VENV)/bin/pip install -q --no-deps .
+	touch $@
+
+runtime-venv: $(RUNTIME_VENV)/.installed ## the image's Python packages only, in .venv-runtime
 
 demo: install ## the main job: check, compile and run the example programs
 	bash hack/demo.sh
@@ -76,8 +90,8 @@ fmt: install ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install cluster-binaries argo-binaries ## run the benchmarks (results go to docs/benchmarks.md by hand)
-	$(BIN)/python -m bench
+bench: install runtime-venv cluster-binaries argo-binaries ## run the benchmarks (results go to docs/benchmarks.md by hand)
+	NEAM_OPERATOR_PYTHON=$(RUNTIME_VENV)/bin/python $(BIN)/python -m bench
 
 crds: install ## regenerate crds/ and manifests/policies.yaml from the pydantic models
 	$(BIN)/python -m neam_operator.crdgen crds/

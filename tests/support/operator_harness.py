@@ -3,6 +3,8 @@
 Used by the cluster tests and the operator benchmark. The operator is a subprocess
 with ``KUBECONFIG`` pointing at the cluster's kubeconfig and its liveness and metrics
 endpoints bound to 127.0.0.1 on free ports; its log goes to a file for post-mortems.
+Its interpreter is ``$NEAM_OPERATOR_PYTHON`` if set (``make bench``: the image's
+packages only, ``.venv-runtime``), else the caller's.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ class OperatorProcess:
         log = (self.log_dir / f"operator-{self.starts}.log").open("wb")
         self.proc = subprocess.Popen(
             [
-                sys.executable,
+                os.environ.get("NEAM_OPERATOR_PYTHON") or sys.executable,
                 "-m",
                 "neam_operator.cli",
                 "--liveness-host",
