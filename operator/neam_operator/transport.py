@@ -1,9 +1,9 @@
 """lightkube's HTTP exchanges sent with aiohttp: an httpx2 transport.
 
 lightkube builds each request (auth, including exec plugins, paths, bodies) and decodes
-each answer; this transport only moves the bytes, on the aiohttp connection pool kopf's
-own aiohttp already runs on. httpx2's default transport (httpcore2 on anyio) took about
-twice the operator's CPU per API request, and CPU is what limits a burst.
+each answer; this transport only moves the bytes, with a session of its own of aiohttp,
+the HTTP library kopf already runs on. httpx2's default transport (httpcore2 on anyio)
+took about twice the operator's CPU per API request, and CPU is what limits a burst.
 
 Answers are read whole before they are returned: fit for requests, not for watches
 (the operator's client never watches; kopf does, with its own session).
