@@ -23,6 +23,7 @@ from lightkube.generic_resource import GenericNamespacedResource, create_namespa
 from lightkube.types import CascadeType, PatchType
 
 from neam_operator import kubeconfig
+from neam_operator.exec_auth import SharedExecAuth
 from neam_operator.transport import AiohttpTransport
 
 FIELD_MANAGER = "neam-operator"
@@ -176,7 +177,12 @@ class Kube:
         single = kubeconfig.load(config)
         verify = verify_cluster(single.cluster, single.user, single.abs_file)
         transport = AiohttpTransport(verify, MAX_CONNECTIONS)
-        return cls(AsyncClient(single, timeout=TIMEOUT, transport=transport), on_error)
+        client = AsyncClient(single, timeout=TIMEOUT, transport=transport)
+        if single.user is not None and single.user.exec is not None:
+            # lightkube takes no auth argument: its httpx2 client's is replaced (tested in
+            # tests/cluster/test_exec_credentials.py, which fails if this stops working).
+            client._client._client.auth = SharedExecAuth(single.user.exec)
+        return cls(client, on_error)
 
     async def close(self) -> None:
         await self._client.close()

@@ -4,6 +4,7 @@ plugin prints, here a TokenRequest token of a service account."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import yaml
 from lightkube import Client
 from lightkube.resources.authentication_v1 import SelfSubjectReview
 from neam_operator import kubeconfig
+from neam_operator.kube import ApiError, Kube, path
 
 from tests.support.cluster import REPO_ROOT, ClusterHandle
 from tests.support.operator_harness import (
@@ -109,6 +111,27 @@ def test_the_config_authenticates_as_the_plugins_account(
     assert calls.read_text().count("call") == 1
 
 
+async def test_requests_in_flight_share_one_plugin_run(
+    installed: ClusterHandle, tmp_path: Path
+) -> None:
+    """The operator's client runs the plugin once for all the requests that need a token:
+    at the start, and when the API server refuses the token they were sent with."""
+    config, calls = exec_kubeconfig(installed, tmp_path, "not-a-token")
+    url = path("v1", "ServiceAccount", "neam-system", "neam-operator")
+    kube = await Kube.connect(str(config))
+    try:
+        with pytest.raises(ApiError) as refused:
+            await kube.get(url)  # the plugin's token is refused
+        assert refused.value.status == 401
+        assert calls.read_text().count("call") == 1
+        (tmp_path / "token").write_text(_token(installed, "neam-operator", "neam-system"))
+        found = await asyncio.gather(*(kube.get(url) for _ in range(16)))
+    finally:
+        await kube.close()
+    assert all(sa and sa["metadata"]["name"] == "neam-operator" for sa in found)
+    assert calls.read_text().count("call") == 2  # one run for the 16 refused requests
+
+
 def test_the_operator_reconciles_with_an_exec_plugin(
     installed: ClusterHandle, ns: str, tmp_path: Path
 ) -> None:
@@ -121,7 +144,7 @@ def test_the_operator_reconciles_with_an_exec_plugin(
         job = start(installed, ns, "execd", resources=UNSCHEDULABLE)
         assert job["metadata"]["ownerReferences"][0]["name"] == "execd"
         # kopf's login and the operator's own client ran the plugin: the kubeconfig has no
-        # other credential (lightkube runs it once per request sent before it has a token).
+        # other credential.
         assert calls.read_text().count("call") >= 2
         assert "cannot" not in op.log_text(), op.log_text()
         assert "HTTP Request" not in op.log_text()  # no log line per API request
