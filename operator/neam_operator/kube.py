@@ -27,6 +27,7 @@ from neam_operator.exec_auth import SharedExecAuth
 from neam_operator.transport import AiohttpTransport
 
 FIELD_MANAGER = "neam-operator"
+METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 MAX_CONNECTIONS = 32  # requests in flight to the API server at once
 # Bound each exchange (connect, send, answer), not the wait for one of the connections:
 # in a burst, requests queue for a connection far longer than any of them takes.
@@ -241,9 +242,24 @@ class Kube:
             raise
 
     async def metadata(self, url: str) -> dict[str, Any] | None:
-        """The metadata of the object at ``url``; None when it does not exist."""
-        body = await self.get(url)
-        return None if body is None else body.get("metadata") or {}
+        """The metadata of the object at ``url`` (a PartialObjectMetadata: the API server
+        sends no data, spec or status); None when it does not exist."""
+        target = Target.of(url)
+        # lightkube's public get() takes no headers; its request layer does.
+        partial = self._client._client.request(
+            "get",
+            res=target.res,
+            name=target.named(),
+            namespace=target.namespace,
+            headers={"Accept": METADATA_ONLY},
+        )
+        try:
+            body = await self._call("GET", url, partial)
+        except ApiError as e:
+            if e.status == 404:
+                return None
+            raise
+        return dict(body).get("metadata") or {}
 
     async def _post(self, obj: dict[str, Any]) -> dict[str, Any]:
         url = path(obj["apiVersion"], obj["kind"], obj["metadata"]["namespace"])

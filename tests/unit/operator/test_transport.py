@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from lightkube import AsyncClient, KubeConfig
 from lightkube.config.models import Cluster, User
-from neam_operator.kube import Kube, resource
+from neam_operator.kube import METADATA_ONLY, Kube, resource
 from neam_operator.transport import AiohttpTransport
 
 from tests.support.kubeconfigs import token_kubeconfig
@@ -36,6 +36,7 @@ async def server() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
             {
                 "method": request.method,
                 "authorization": request.headers.get("Authorization"),
+                "accept": request.headers.get("Accept"),
                 "content_type": request.headers.get("Content-Type"),
                 "body": json.loads(body) if body else None,
             }
@@ -78,6 +79,18 @@ async def test_requests_carry_credentials_and_bodies_and_answers_are_decoded(
     assert get["authorization"] == patch["authorization"] == "Bearer s3cret"
     assert patch["content_type"] == "application/merge-patch+json"
     assert patch["body"] == {"status": {"phase": "Running"}}
+
+
+async def test_metadata_is_asked_for_as_partial_object_metadata(
+    server: tuple[str, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    url, seen = server
+    kube = await Kube.connect(str(token_kubeconfig(tmp_path / "config", url, "s3cret")))
+    try:
+        assert await kube.metadata(RUN) == {}  # the stand-in answers with no metadata
+    finally:
+        await kube.close()
+    assert [r["accept"] for r in seen] == [METADATA_ONLY]
 
 
 async def test_a_read_timeout_is_httpx2s(server: tuple[str, list[dict[str, Any]]]) -> None:
