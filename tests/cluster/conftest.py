@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.cluster import (
+    REPO_ROOT,
     ClusterHandle,
     existing_cluster,
     kind_cluster,
@@ -65,3 +66,12 @@ def operator(
     install_crds(kube)
     with running_operator(kube, tmp_path_factory.mktemp("operator")) as op:
         yield op
+
+
+@pytest.fixture(scope="module")
+def installed(kube: ClusterHandle) -> ClusterHandle:
+    """The CRDs and the operator's service account with its RBAC, as the install applies
+    them (``manifests/``): for tests that run the operator as that account."""
+    install_crds(kube)
+    kube.kubectl("apply", "-k", str(REPO_ROOT / "manifests"))
+    return kube

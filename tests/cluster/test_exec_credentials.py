@@ -18,13 +18,12 @@ from lightkube.resources.authentication_v1 import SelfSubjectReview
 from neam_operator import kubeconfig
 from neam_operator.kube import ApiError, Kube, path
 
-from tests.support.cluster import REPO_ROOT, ClusterHandle
+from tests.support.cluster import ClusterHandle
 from tests.support.operator_harness import (
     UNSCHEDULABLE,
     OperatorProcess,
     apply,
     forgerun,
-    install_crds,
     scratch_namespace,
     start,
 )
@@ -43,14 +42,6 @@ print(json.dumps({{
     "status": {{"token": token_file.read_text().strip()}},
 }}))
 """
-
-
-@pytest.fixture(scope="module")
-def installed(kube: ClusterHandle) -> ClusterHandle:
-    """The CRDs and the operator's service account with its RBAC (manifests/)."""
-    install_crds(kube)
-    kube.kubectl("apply", "-k", str(REPO_ROOT / "manifests"))
-    return kube
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from tests.support.operator_harness import (
     apply,
     finish_pod,
     get_json,
-    install_crds,
     run_pod,
     scratch_namespace,
     start,
@@ -42,13 +41,6 @@ forge agent builder {
   verify: done
 }
 """
-
-
-@pytest.fixture(scope="module")
-def installed(kube: ClusterHandle) -> ClusterHandle:
-    install_crds(kube)
-    kube.kubectl("apply", "-k", str(REPO_ROOT / "manifests"))
-    return kube
 
 
 @pytest.fixture

@@ -63,18 +63,23 @@ async def server() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
     await runner.cleanup()
 
 
+@pytest.fixture
+async def kube(server: tuple[str, list[dict[str, Any]]], tmp_path: Path) -> AsyncIterator[Kube]:
+    """The operator's client as it connects with a kubeconfig holding a token."""
+    url, _ = server
+    client = await Kube.connect(str(token_kubeconfig(tmp_path / "config", url, "s3cret")))
+    yield client
+    await client.close()
+
+
 async def test_requests_carry_credentials_and_bodies_and_answers_are_decoded(
-    server: tuple[str, list[dict[str, Any]]], tmp_path: Path
+    server: tuple[str, list[dict[str, Any]]], kube: Kube
 ) -> None:
-    url, seen = server
-    kube = await Kube.connect(str(token_kubeconfig(tmp_path / "config", url, "s3cret")))
-    try:
-        assert await kube.get(RUN) == {"kind": "ForgeRun", "spec": {"x": 1}}
-        assert await kube.merge_patch(RUN + "/status", {"status": {"phase": "Running"}}) == {
-            "status": {"phase": "Running"}
-        }
-    finally:
-        await kube.close()
+    _, seen = server
+    assert await kube.get(RUN) == {"kind": "ForgeRun", "spec": {"x": 1}}
+    assert await kube.merge_patch(RUN + "/status", {"status": {"phase": "Running"}}) == {
+        "status": {"phase": "Running"}
+    }
     get, patch = seen
     assert get["authorization"] == patch["authorization"] == "Bearer s3cret"
     assert patch["content_type"] == "application/merge-patch+json"
@@ -82,14 +87,10 @@ async def test_requests_carry_credentials_and_bodies_and_answers_are_decoded(
 
 
 async def test_metadata_is_asked_for_as_partial_object_metadata(
-    server: tuple[str, list[dict[str, Any]]], tmp_path: Path
+    server: tuple[str, list[dict[str, Any]]], kube: Kube
 ) -> None:
-    url, seen = server
-    kube = await Kube.connect(str(token_kubeconfig(tmp_path / "config", url, "s3cret")))
-    try:
-        assert await kube.metadata(RUN) == {}  # the stand-in answers with no metadata
-    finally:
-        await kube.close()
+    _, seen = server
+    assert await kube.metadata(RUN) == {}  # the stand-in answers with no metadata
     assert [r["accept"] for r in seen] == [METADATA_ONLY]
 
 
