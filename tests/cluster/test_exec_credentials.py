@@ -5,20 +5,19 @@ plugin prints, here a TokenRequest token of a service account."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from lightkube import Client
 from lightkube.resources.authentication_v1 import SelfSubjectReview
 from neam_operator import kubeconfig
 from neam_operator.kube import ApiError, Kube, path
 
 from tests.support.cluster import ClusterHandle
+from tests.support.kubeconfigs import cluster_entry, write_kubeconfig
 from tests.support.operator_harness import (
     UNSCHEDULABLE,
     OperatorProcess,
@@ -58,10 +57,6 @@ def exec_kubeconfig(kube: ClusterHandle, tmp_path: Path, token: str) -> tuple[Pa
     plugin = tmp_path / "token-plugin"
     plugin.write_text(PLUGIN.format(python=sys.executable))
     plugin.chmod(0o700)
-    cluster = dict(yaml.safe_load(kube.kubeconfig.read_text())["clusters"][0]["cluster"])
-    if "certificate-authority" in cluster:
-        ca = Path(cluster.pop("certificate-authority")).read_bytes()
-        cluster["certificate-authority-data"] = base64.b64encode(ca).decode()
     user = {
         "exec": {
             "apiVersion": "client.authentication.k8s.io/v1beta1",
@@ -70,19 +65,7 @@ def exec_kubeconfig(kube: ClusterHandle, tmp_path: Path, token: str) -> tuple[Pa
             "interactiveMode": "Never",
         }
     }
-    out = tmp_path / "exec.kubeconfig"
-    out.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "c", "cluster": cluster}],
-                "users": [{"name": "sa", "user": user}],
-                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "sa"}}],
-                "current-context": "c",
-            }
-        )
-    )
+    out = write_kubeconfig(tmp_path / "exec.kubeconfig", cluster_entry(kube.kubeconfig), user)
     return out, calls
 
 

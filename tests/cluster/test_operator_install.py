@@ -3,16 +3,15 @@ the permissions of manifests/rbac.yaml (a TokenRequest token for its service acc
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.support.claw import clawagent, ready, wait_claw
 from tests.support.cluster import REPO_ROOT, ClusterHandle
 from tests.support.dag import agentdag, dag_node
+from tests.support.kubeconfigs import cluster_entry, write_kubeconfig
 from tests.support.operator_harness import (
     UNSCHEDULABLE,
     OperatorProcess,
@@ -52,23 +51,8 @@ def ns(installed: ClusterHandle) -> Iterator[str]:
 def _operator_kubeconfig(kube: ClusterHandle, tmp_path: Path) -> Path:
     """A kubeconfig that authenticates as system:serviceaccount:neam-system:neam-operator."""
     token = kube.kubectl("create", "token", "neam-operator", "-n", "neam-system").stdout.strip()
-    cfg = yaml.safe_load(kube.kubeconfig.read_text())
-    cluster = dict(cfg["clusters"][0]["cluster"])
-    if "certificate-authority" in cluster:
-        ca = Path(cluster.pop("certificate-authority")).read_bytes()
-        cluster["certificate-authority-data"] = base64.b64encode(ca).decode()
-    out = tmp_path / "operator.kubeconfig"
-    out.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "c", "cluster": cluster}],
-                "users": [{"name": "neam-operator", "user": {"token": token}}],
-                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "neam-operator"}}],
-                "current-context": "c",
-            }
-        )
+    out = write_kubeconfig(
+        tmp_path / "operator.kubeconfig", cluster_entry(kube.kubeconfig), {"token": token}
     )
     out.chmod(0o600)
     return out
