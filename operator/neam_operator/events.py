@@ -36,6 +36,6 @@ async def record(kube: Kube, body: dict[str, Any], type_: str, reason: str, mess
         "count": 1,
     }
     try:
-        await kube.request("POST", f"/api/v1/namespaces/{meta['namespace']}/events", event)
+        await kube.post(event)
     except ApiError as e:
         log.warning("could not record event %s: HTTP %s", reason, e.status)

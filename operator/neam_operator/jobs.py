@@ -9,10 +9,8 @@ from neam_operator.kube import Kube, path
 
 async def termination_message(kube: Kube, namespace: str, job: str, container: str) -> str | None:
     """The newest terminated ``container``'s termination message among the Job's pods."""
-    pods = await kube.request(
-        "GET", path("v1", "Pod", namespace), params={"labelSelector": f"job-name={job}"}
-    )
-    return newest_termination(pods.get("items") or [], container)
+    pods = await kube.select(path("v1", "Pod", namespace), f"job-name={job}")
+    return newest_termination(pods, container)
 
 
 def newest_termination(pods: list[dict[str, Any]], container: str) -> str | None:

@@ -205,25 +205,11 @@ class Kube:
                 self._on_error(method, url, None)
                 raise Unreachable(method, url, e) from e
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        body: Any = None,
-        params: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """``GET`` an object, or a collection (``{"items": [...]}``, ``params`` may hold an
-        equality ``labelSelector``), or ``POST`` ``body`` to a collection."""
-        target = Target.of(url)
-        if method == "POST":
-            return await self._post(body)
-        if method != "GET":
-            raise ValueError(f"request supports GET and POST, not {method}")
-        if target.name is not None:
-            return dict(await self._call(method, url, self._get(target)))
-        selector = (params or {}).get("labelSelector", "")
-        labels = _equality_selector(selector) if selector else None
-        return {"items": await self._call(method, url, self._list(target, labels))}
+    async def select(self, url: str, selector: str) -> list[dict[str, Any]]:
+        """The objects of the collection at ``url`` that match the equality label
+        ``selector`` (``a=b,c=d``)."""
+        labels = _equality_selector(selector) or None
+        return await self._call("GET", url, self._list(Target.of(url), labels))
 
     async def _list(self, target: Target, labels: dict[str, str] | None) -> list[dict[str, Any]]:
         found = self._client.list(target.res, namespace=target.namespace, labels=labels)
@@ -232,14 +218,18 @@ class Kube:
     async def _get(self, target: Target) -> Any:
         return await self._client.get(target.res, target.named(), namespace=target.namespace)
 
-    async def get(self, url: str) -> dict[str, Any] | None:
-        """The object at ``url``; None when it does not exist."""
+    async def _found(self, url: str, operation: Any) -> dict[str, Any] | None:
+        """The object a GET ``operation`` on ``url`` reads; None when it does not exist."""
         try:
-            return dict(await self._call("GET", url, self._get(Target.of(url))))
+            return dict(await self._call("GET", url, operation))
         except ApiError as e:
             if e.status == 404:
                 return None
             raise
+
+    async def get(self, url: str) -> dict[str, Any] | None:
+        """The object at ``url``; None when it does not exist."""
+        return await self._found(url, self._get(Target.of(url)))
 
     async def metadata(self, url: str) -> dict[str, Any] | None:
         """The metadata of the object at ``url`` (a PartialObjectMetadata: the API server
@@ -253,15 +243,11 @@ class Kube:
             namespace=target.namespace,
             headers={"Accept": METADATA_ONLY},
         )
-        try:
-            body = await self._call("GET", url, partial)
-        except ApiError as e:
-            if e.status == 404:
-                return None
-            raise
-        return dict(body).get("metadata") or {}
+        body = await self._found(url, partial)
+        return None if body is None else body.get("metadata") or {}
 
-    async def _post(self, obj: dict[str, Any]) -> dict[str, Any]:
+    async def post(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Create ``obj`` (no retry on a name taken: see :meth:`create`)."""
         url = path(obj["apiVersion"], obj["kind"], obj["metadata"]["namespace"])
         instance = resource(obj["apiVersion"], obj["kind"])(obj)
         return dict(await self._call("POST", url, self._client.create(instance)))
@@ -272,14 +258,14 @@ class Kube:
         that ``obj``'s controller does not own raises :class:`NotOwned`."""
         meta = obj["metadata"]
         try:
-            return await self._post(obj)
+            return await self.post(obj)
         except ApiError as e:
             if e.status != 409:
                 raise
         url = path(obj["apiVersion"], obj["kind"], meta["namespace"], meta["name"])
         existing = await self.get(url)
         if existing is None:  # deleted between the 409 and the GET: try once more
-            return await self._post(obj)
+            return await self.post(obj)
         controller = next(
             (r for r in meta.get("ownerReferences") or [] if r.get("controller")), None
         )
@@ -291,7 +277,7 @@ class Kube:
         """Create ``obj`` unless an object of that name exists; True when it created it.
         For children that never change once created (content-named, or a claim)."""
         try:
-            await self._post(obj)
+            await self.post(obj)
         except ApiError as e:
             if e.status != 409:
                 raise

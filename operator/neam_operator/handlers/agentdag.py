@@ -168,17 +168,17 @@ class AgentDAGs:
         self, owner: Owner, spec: AgentDAGSpec, names: b.DagNames, status: dict[str, Any]
     ) -> dict[str, ds.Observed]:
         """Every node's state from its Job or ForgeRun, found by label in one list each."""
-        params = {"labelSelector": f"{b.selector(owner)},app.kubernetes.io/component=dag-node"}
+        selector = f"{b.selector(owner)},app.kubernetes.io/component=dag-node"
         jobs, runs = await asyncio.gather(
-            self.kube.request("GET", path("batch/v1", "Job", owner.namespace), params=params),
-            self.kube.request("GET", path(API_VERSION, "ForgeRun", owner.namespace), params=params)
+            self.kube.select(path("batch/v1", "Job", owner.namespace), selector),
+            self.kube.select(path(API_VERSION, "ForgeRun", owner.namespace), selector)
             if any(n.run for n in spec.nodes)
             else _no_items(),
         )
         # List items carry no kind: remember which list each came from.
         children: dict[str, dict[str, Any]] = {}
         for kind, found in (("Job", jobs), ("ForgeRun", runs)):
-            for child in found.get("items") or []:
+            for child in found:
                 node = (child["metadata"].get("labels") or {}).get(b.NODE_LABEL)
                 if node is not None:
                     children[node] = {**child, "kind": kind}
@@ -419,5 +419,5 @@ class AgentDAGs:
         await expire(self.kube, self.scheduler, key, url, ttl, status.get("completionTime"))
 
 
-async def _no_items() -> dict[str, Any]:
-    return {"items": []}
+async def _no_items() -> list[dict[str, Any]]:
+    return []

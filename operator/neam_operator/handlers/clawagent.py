@@ -209,27 +209,19 @@ class ClawAgents:
         of its ReplicaSets (kept for rollbacks) refers to."""
         selector = ",".join(f"{k}={v}" for k, v in b.selector(owner).items())
         programs, replica_sets = await asyncio.gather(
-            self.kube.request(
-                "GET",
+            self.kube.select(
                 path("v1", "ConfigMap", owner.namespace),
-                params={
-                    "labelSelector": f"neam.dev/clawagent={label_value(owner.name)},"
-                    "app.kubernetes.io/component=program"
-                },
+                f"neam.dev/clawagent={label_value(owner.name)},app.kubernetes.io/component=program",
             ),
-            self.kube.request(
-                "GET",
-                path("apps/v1", "ReplicaSet", owner.namespace),
-                params={"labelSelector": selector},
-            ),
+            self.kube.select(path("apps/v1", "ReplicaSet", owner.namespace), selector),
         )
         used = {b.ClawNames.program(owner.name, current)}
-        for rs in [deployment, *(replica_sets.get("items") or [])]:
+        for rs in [deployment, *replica_sets]:
             template = (rs.get("spec") or {}).get("template") or {}
             for volume in (template.get("spec") or {}).get("volumes") or []:
                 if "configMap" in volume:
                     used.add(volume["configMap"]["name"])
-        for cm in programs.get("items") or []:
+        for cm in programs:
             name = cm["metadata"]["name"]
             if name not in used:
                 await self.kube.delete(path("v1", "ConfigMap", owner.namespace, name))

@@ -392,14 +392,8 @@ class ForgeRuns:
 
     async def _pods(self, owner: Owner, names: b.ForgeRunNames) -> fs.Pods:
         """Why the newest pod cannot start, and the newest failed attempt's result."""
-        found = await self.kube.request(
-            "GET",
-            path("v1", "Pod", owner.namespace),
-            params={"labelSelector": f"job-name={names.job}"},
-        )
-        items = sorted(
-            found.get("items") or [], key=lambda p: p["metadata"].get("creationTimestamp") or ""
-        )
+        found = await self.kube.select(path("v1", "Pod", owner.namespace), f"job-name={names.job}")
+        items = sorted(found, key=lambda p: p["metadata"].get("creationTimestamp") or "")
         live = [p for p in items if (p.get("status") or {}).get("phase") in ("Pending", None)]
         problem = fs.pod_problem(live[-1]) if live else None
         failures = []
@@ -546,12 +540,8 @@ class ForgeRuns:
         counts = (job or {}).get("status") or {}
         if counts.get("succeeded") or counts.get("failed"):
             return True
-        pods = await self.kube.request(
-            "GET",
-            path("v1", "Pod", owner.namespace),
-            params={"labelSelector": f"job-name={names.job}"},
-        )
-        return any((p.get("spec") or {}).get("nodeName") for p in pods.get("items") or [])
+        pods = await self.kube.select(path("v1", "Pod", owner.namespace), f"job-name={names.job}")
+        return any((p.get("spec") or {}).get("nodeName") for p in pods)
 
     async def _lose(
         self,
