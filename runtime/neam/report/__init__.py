@@ -5,9 +5,8 @@ The operator sets ``NEAM_REPORT_RESOURCE`` to the resource's API path below ``/a
 service account allowed to patch only that resource's status. The API calls go through
 lightkube (in-cluster configuration: the mounted token, re-read when it rotates, and CA).
 Reporting is best effort: a failed patch is logged (never the token) and never stops the
-run. The final
-result also goes to the termination message (``write_termination_message``), which
-the operator reads when the Job ends.
+run. The final result also goes to the termination message
+(``write_termination_message``), which the operator reads when the Job ends.
 """
 
 from __future__ import annotations
